@@ -1,0 +1,1 @@
+"""inferops infrastructure: the platform spec and the targets that deploy it."""

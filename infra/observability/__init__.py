@@ -1,0 +1,1 @@
+"""Observability as code: scrape config, alert rules, Alertmanager routes, Grafana dashboards."""

@@ -1,0 +1,1 @@
+"""Target-neutral renderings of the spec: process flags, config files, container plans."""

@@ -1,0 +1,68 @@
+"""The LiteLLM proxy config: priority failover between the inference backends.
+
+Settings follow what was measured to lose no request when a primary dies: deployments ordered
+1/2, `allowed_fails: 0` (cool a failed deployment down at once), `num_retries: 0` (the next
+deployment is tried instead of the same one again), a short explicit `cooldown_time`, and
+background health checks that route around hung backends.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.spec.model import Platform
+
+MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
+CONFIG_PATH = "/etc/litellm/config.yaml"
+
+
+def gateway_config(platform: Platform) -> dict[str, Any]:
+    gw = platform.gateway
+    timeout = platform.tuning.LLM_REQUEST_TIMEOUT
+    model_list = []
+    for group, backends in gw.routes.items():
+        for order, name in enumerate(backends, start=1):
+            backend = platform.service(name)
+            model_list.append(
+                {
+                    "model_name": group,
+                    "litellm_params": {
+                        "model": f"openai/{group}",
+                        "api_base": platform.internal_url(backend, "/v1"),
+                        "api_key": "none",
+                        "order": order,
+                        "timeout": timeout,
+                        "stream_timeout": timeout,
+                    },
+                    "model_info": {"id": f"{group}-{name}"},
+                }
+            )
+    return {
+        "model_list": model_list,
+        "router_settings": {
+            "allowed_fails": gw.allowed_fails,
+            "num_retries": gw.num_retries,
+            "cooldown_time": gw.cooldown_time_s,
+            "timeout": timeout,
+        },
+        "litellm_settings": {
+            "num_retries": gw.num_retries,
+            "request_timeout": timeout,
+            "callbacks": ["prometheus"],
+        },
+        "general_settings": {
+            "master_key": f"os.environ/{MASTER_KEY_ENV}",
+            "background_health_checks": True,
+            "health_check_interval": gw.health_check_interval_s,
+            "enable_health_check_routing": True,
+        },
+    }
+
+
+def backend_of(platform: Platform, model_id: str) -> str:
+    """The service behind a deployment id as LiteLLM reports it (`x-litellm-model-id`)."""
+    for group in platform.gateway.routes:
+        prefix = f"{group}-"
+        if model_id.startswith(prefix) and model_id[len(prefix) :] in platform.services:
+            return model_id[len(prefix) :]
+    raise KeyError(f"unknown gateway deployment id {model_id!r}")
