@@ -17,7 +17,10 @@ def scrape_configs(platform: Platform) -> list[dict[str, Any]]:
                 "job_name": svc.name,
                 "metrics_path": svc.metrics_path,
                 "static_configs": [
-                    {"targets": [f"{svc.name}:{svc.port}"], "labels": {"service": svc.name, "role": svc.role.value}}
+                    {
+                        "targets": [f"{svc.name}:{svc.port}"],
+                        "labels": {"service": svc.name, "role": svc.role.value},
+                    }
                 ],
             }
         )
@@ -29,6 +32,8 @@ def prometheus_config(platform: Platform, rule_files: list[str]) -> dict[str, An
     return {
         "global": {"scrape_interval": "15s", "evaluation_interval": "15s"},
         "rule_files": rule_files,
-        "alerting": {"alertmanagers": [{"static_configs": [{"targets": alertmanagers}]}]} if alertmanagers else {},
+        "alerting": {"alertmanagers": [{"static_configs": [{"targets": alertmanagers}]}]}
+        if alertmanagers
+        else {},
         "scrape_configs": scrape_configs(platform),
     }

@@ -101,9 +101,7 @@ def labels(platform: Platform, svc: Service) -> dict[str, str]:
 
 def container_plan(platform: Platform, svc: Service) -> ContainerPlan:
     command = llama_args(svc) if svc.llama is not None else svc.command
-    ports = (
-        (PortBinding(platform.bind_address, svc.published_port, svc.port),) if svc.publish else ()
-    )
+    ports = (PortBinding(platform.bind_address, svc.published_port, svc.port),) if svc.publish else ()
     secret_env = {MASTER_KEY_ENV: "gatewayMasterKey"} if svc.role is Role.GATEWAY else {}
     hc = svc.health
     return ContainerPlan(

@@ -7,9 +7,13 @@ nothing else in the project keeps a list of services, ports or health endpoints.
 from __future__ import annotations
 
 from enum import Enum
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+
+if TYPE_CHECKING:
+    from infra.spec.alerting import Alerting
+    from infra.spec.eks import Eks
 
 
 class Strict(BaseModel):
@@ -196,6 +200,8 @@ class Platform(Strict):
     pull_images: bool = True
     tuning: Tuning = Tuning()
     gateway: Gateway = Gateway()
+    alerting: Alerting = Field(default_factory=lambda: _alerting())
+    eks: Eks = Field(default_factory=lambda: _eks())
     services: dict[str, Service]
 
     def enabled(self) -> list[Service]:
@@ -246,3 +252,23 @@ class Platform(Strict):
             for n in wave:
                 del remaining[n]
         return waves
+
+
+def _alerting() -> Alerting:
+    from infra.spec.alerting import Alerting
+
+    return Alerting()
+
+
+def _eks() -> Eks:
+    from infra.spec.eks import Eks
+
+    return Eks()
+
+
+def _resolve_sections() -> None:
+    """Section models subclass Strict, so they are resolved after this module is loaded."""
+    from infra.spec.alerting import Alerting
+    from infra.spec.eks import Eks
+
+    Platform.model_rebuild(_types_namespace={"Alerting": Alerting, "Eks": Eks})

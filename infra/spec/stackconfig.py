@@ -14,7 +14,11 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
+from infra.spec.alerting import SECRET_KEYS as ALERTING_SECRETS
+from infra.spec.alerting import Alerting
 from infra.spec.defaults import DEFAULT_IMAGES, GPU_LAYER_KNOBS, default_services
+from infra.spec.eks import SECRET_KEYS as EKS_SECRETS
+from infra.spec.eks import Eks
 from infra.spec.errors import ConfigError, Problem
 from infra.spec.model import (
     Gateway,
@@ -42,9 +46,14 @@ PLATFORM_KEYS: dict[str, str] = {
     "gpuHost": "gpu_host",
     "pullImages": "pull_images",
 }
-SECTION_KEYS = ("images", "tuning", "gateway", "services")
+# Sections owned by one target or concern each: config key -> (Platform field, model).
+SECTIONS: dict[str, tuple[str, type[BaseModel]]] = {
+    "alerting": ("alerting", Alerting),
+    "eks": ("eks", Eks),
+}
+SECTION_KEYS = ("images", "tuning", "gateway", "services", *SECTIONS)
 # Secrets are read by the programs through Pulumi config, never into the spec.
-SECRET_KEYS = ("gatewayMasterKey",)
+SECRET_KEYS = ("gatewayMasterKey", *ALERTING_SECRETS, *EKS_SECRETS)
 KNOWN_KEYS = (*PLATFORM_KEYS, *SECTION_KEYS, *SECRET_KEYS)
 
 
@@ -123,6 +132,9 @@ def platform_from_config(stack: str, raw: Mapping[str, Any], source: str) -> Pla
     gateway = _parse(Gateway, raw.get("gateway") or {}, "gateway", problems)
     images = _images(raw.get("images") or {}, problems)
     overrides = _overrides(raw.get("services") or {}, problems)
+    sections = {
+        field: _parse(model, raw.get(key) or {}, key, problems) for key, (field, model) in SECTIONS.items()
+    }
     if problems or tuning is None or gateway is None:
         raise ConfigError(source, problems)
 
@@ -132,9 +144,7 @@ def platform_from_config(stack: str, raw: Mapping[str, Any], source: str) -> Pla
         built[name] = _apply(svc, overrides.get(name), problems)
     fields = {PLATFORM_KEYS[k]: v for k, v in raw.items() if k in PLATFORM_KEYS}
     try:
-        platform = Platform(
-            stack=stack, tuning=tuning, gateway=gateway, services=built, **fields
-        )
+        platform = Platform(stack=stack, tuning=tuning, gateway=gateway, services=built, **sections, **fields)
     except ValidationError as err:
         problems.extend(_problems(err, prefix=""))
         raise ConfigError(source, problems) from None
@@ -209,11 +219,15 @@ def _overrides(data: Any, problems: list[Problem]) -> dict[str, ServiceOverride]
                     f"set {PROJECT}:tuning.{GPU_LAYER_KNOBS[name]} instead (the seed's knob)",
                 )
             )
-        if (parsed.model or parsed.n_gpu_layers is not None or parsed.ctx_size or parsed.extra_args) and known[
-            name
-        ].llama is None:
+        if (
+            parsed.model or parsed.n_gpu_layers is not None or parsed.ctx_size or parsed.extra_args
+        ) and known[name].llama is None:
             problems.append(
-                Problem(f"{PROJECT}:services.{name}", body, "model/n_gpu_layers/ctx_size/extra_args apply to llama-server services only")
+                Problem(
+                    f"{PROJECT}:services.{name}",
+                    body,
+                    "model/n_gpu_layers/ctx_size/extra_args apply to llama-server services only",
+                )
             )
         out[name] = parsed
     return out

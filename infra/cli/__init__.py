@@ -1,0 +1,1 @@
+"""invoke task collections. Keep module-level imports light: `invoke --list` must stay fast."""
