@@ -32,8 +32,6 @@ def prometheus_config(platform: Platform, rule_files: list[str]) -> dict[str, An
     return {
         "global": {"scrape_interval": "15s", "evaluation_interval": "15s"},
         "rule_files": rule_files,
-        "alerting": {"alertmanagers": [{"static_configs": [{"targets": alertmanagers}]}]}
-        if alertmanagers
-        else {},
+        "alerting": {"alertmanagers": [{"static_configs": [{"targets": alertmanagers}]}]} if alertmanagers else {},
         "scrape_configs": scrape_configs(platform),
     }

@@ -6,7 +6,7 @@ nothing else in the project keeps a list of services, ports or health endpoints.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
@@ -22,7 +22,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     INFERENCE = "inference"
     GATEWAY = "gateway"
     EMBEDDING = "embedding"

@@ -132,9 +132,7 @@ def platform_from_config(stack: str, raw: Mapping[str, Any], source: str) -> Pla
     gateway = _parse(Gateway, raw.get("gateway") or {}, "gateway", problems)
     images = _images(raw.get("images") or {}, problems)
     overrides = _overrides(raw.get("services") or {}, problems)
-    sections = {
-        field: _parse(model, raw.get(key) or {}, key, problems) for key, (field, model) in SECTIONS.items()
-    }
+    sections = {field: _parse(model, raw.get(key) or {}, key, problems) for key, (field, model) in SECTIONS.items()}
     if problems or tuning is None or gateway is None:
         raise ConfigError(source, problems)
 
@@ -204,9 +202,7 @@ def _overrides(data: Any, problems: list[Problem]) -> dict[str, ServiceOverride]
     out: dict[str, ServiceOverride] = {}
     for name, body in data.items():
         if name not in known:
-            problems.append(
-                Problem(f"{PROJECT}:services.{name}", body, f"unknown service; known: {', '.join(known)}")
-            )
+            problems.append(Problem(f"{PROJECT}:services.{name}", body, f"unknown service; known: {', '.join(known)}"))
             continue
         parsed = _parse(ServiceOverride, body or {}, f"services.{name}", problems)
         if parsed is None:
@@ -219,9 +215,9 @@ def _overrides(data: Any, problems: list[Problem]) -> dict[str, ServiceOverride]
                     f"set {PROJECT}:tuning.{GPU_LAYER_KNOBS[name]} instead (the seed's knob)",
                 )
             )
-        if (
-            parsed.model or parsed.n_gpu_layers is not None or parsed.ctx_size or parsed.extra_args
-        ) and known[name].llama is None:
+        if (parsed.model or parsed.n_gpu_layers is not None or parsed.ctx_size or parsed.extra_args) and known[
+            name
+        ].llama is None:
             problems.append(
                 Problem(
                     f"{PROJECT}:services.{name}",
