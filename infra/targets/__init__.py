@@ -1,0 +1,1 @@
+"""Deployment targets: pulumi-docker, compose export, Kubernetes."""
