@@ -2,7 +2,12 @@
 
 from invoke import Collection
 
-from infra.cli import stack
+from infra.cli import engine, images, observability, stack
+from runbooks import tasks as runbook_tasks
 
 ns = Collection()
 ns.add_collection(Collection.from_module(stack, name="stack"))
+ns.add_collection(Collection.from_module(observability, name="observability"))
+ns.add_collection(Collection.from_module(engine, name="engine"))
+ns.add_collection(Collection.from_module(images, name="images"))
+ns.add_collection(Collection.from_module(runbook_tasks, name="runbook"))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from invoke import Context, Exit, task
 
+# The live-stack tasks (up, down, status) belong to this collection too.
+from infra.cli.stack_live import down, status, up  # noqa: F401
+
 
 @task(help={"stack": "stack name (stacks/Pulumi.<stack>.yaml)", "out": "directory to write into"})
 def export_compose(c: Context, stack: str = "local", out: str = "build/compose") -> None:
@@ -28,3 +31,16 @@ def validate(c: Context, stack: str = "local") -> None:
     except ConfigError as err:
         raise Exit(str(err), code=2) from None
     service_table(platform)
+
+
+@task(help={"stack": "an EKS stack (stacks/Pulumi.<stack>.yaml, target: eks)", "out": "directory to write into"})
+def render(c: Context, stack: str = "eks-prod", out: str = "build/k8s") -> None:
+    """Write every Kubernetes object the EKS program would deploy, one YAML file each (offline)."""
+    from infra.spec import ConfigError
+    from infra.targets.k8s.render import render_stack
+
+    try:
+        paths = render_stack(stack, out)
+    except ConfigError as err:
+        raise Exit(str(err), code=2) from None
+    print(f"{len(paths)} objects written to {out}")

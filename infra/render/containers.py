@@ -6,14 +6,16 @@ cannot drift apart.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
-from infra.render.files import ConfigFile, files_for
+from infra.render.files import ConfigFile, config_files
 from infra.render.gateway import MASTER_KEY_ENV
 from infra.render.llama import llama_args
 from infra.spec.model import HealthCheck, Platform, Role, Service, Volume
 
 LABEL_PREFIX = "io.inferops"
+CONFIG_HASH_LABEL = f"{LABEL_PREFIX}.config-hash"
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,25 @@ def labels(platform: Platform, svc: Service) -> dict[str, str]:
     }
 
 
-def container_plan(platform: Platform, svc: Service) -> ContainerPlan:
+def config_hash(files: tuple[ConfigFile, ...]) -> str:
+    """A digest of a container's mounted config files, carried as a label.
+
+    Compose only recreates a container when its service definition changes, and a bind-mounted
+    file replaced on disk keeps the old inode inside the running container: without this label
+    a changed gateway or Prometheus config would never reach the running process. Secret
+    values are left out (their key names stand in), so the label itself holds no secret.
+    """
+    digest = hashlib.sha256()
+    for f in sorted(files, key=lambda f: f.path):
+        digest.update(f.path.encode() + b"\0")
+        digest.update(f.content({k: f"<{k}>" for k in f.secret_keys}).encode() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def container_plan(platform: Platform, svc: Service, files: list[ConfigFile] | None = None) -> ContainerPlan:
+    """The plan of one service; pass `files` (all of the stack's) when planning many services."""
+    files = config_files(platform) if files is None else files
+    mounted = tuple(f for f in files if f.service == svc.name)
     command = llama_args(svc) if svc.llama is not None else svc.command
     ports = (PortBinding(platform.bind_address, svc.published_port, svc.port),) if svc.publish else ()
     secret_env = {MASTER_KEY_ENV: "gatewayMasterKey"} if svc.role is Role.GATEWAY else {}
@@ -124,17 +144,18 @@ def container_plan(platform: Platform, svc: Service) -> ContainerPlan:
         restart=svc.restart,
         gpus=svc.gpu.count,
         volumes=svc.volumes,
-        files=tuple(files_for(platform, svc.name)),
+        files=mounted,
         memory_mib=svc.resources.memory_mib,
         cpus=svc.resources.cpus,
-        labels=labels(platform, svc),
+        labels={**labels(platform, svc), **({CONFIG_HASH_LABEL: config_hash(mounted)} if mounted else {})},
     )
 
 
 def container_plans(platform: Platform) -> list[ContainerPlan]:
     """Plans for every enabled service, dependencies first."""
     order = [name for wave in platform.start_order() for name in wave]
-    return [container_plan(platform, platform.services[name]) for name in order]
+    files = config_files(platform)
+    return [container_plan(platform, platform.services[name], files) for name in order]
 
 
 def named_volumes(plans: list[ContainerPlan]) -> list[str]:

@@ -35,6 +35,14 @@ class ConfigFile:
         return self.render(secrets or {})
 
 
+def require_secret(secrets: Mapping[str, str], key: str) -> str:
+    """A secret value, or an error that says how to set it (the value itself is never shown)."""
+    try:
+        return secrets[key]
+    except KeyError:
+        raise KeyError(f"secret {key!r} is not set; run: pulumi config set --secret inferops:{key} <value>") from None
+
+
 def to_yaml(data: object) -> str:
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
 
@@ -51,10 +59,6 @@ def config_files(platform: Platform) -> list[ConfigFile]:
         files.append(_static(gw.name, CONFIG_PATH, to_yaml(gateway_config(platform))))
     files.extend(_observability_files(platform))
     return [f for f in files if f.service in enabled]
-
-
-def files_for(platform: Platform, service: str) -> list[ConfigFile]:
-    return [f for f in config_files(platform) if f.service == service]
 
 
 def _observability_files(platform: Platform) -> list[ConfigFile]:

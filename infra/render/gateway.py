@@ -16,11 +16,19 @@ MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
 CONFIG_PATH = "/etc/litellm/config.yaml"
 
 
+def attempt_timeout(platform: Platform, group: str) -> float:
+    """Seconds one deployment may take, so that trying every backend of the group in order
+    still fits in LLM_REQUEST_TIMEOUT (the client's whole-request budget): a hung primary
+    then costs one attempt, and the request is answered by the next deployment."""
+    return round(platform.tuning.LLM_REQUEST_TIMEOUT / len(platform.gateway.routes[group]), 3)
+
+
 def gateway_config(platform: Platform) -> dict[str, Any]:
     gw = platform.gateway
     timeout = platform.tuning.LLM_REQUEST_TIMEOUT
     model_list = []
     for group, backends in gw.routes.items():
+        per_attempt = attempt_timeout(platform, group)
         for order, name in enumerate(backends, start=1):
             backend = platform.service(name)
             model_list.append(
@@ -31,10 +39,10 @@ def gateway_config(platform: Platform) -> dict[str, Any]:
                         "api_base": platform.internal_url(backend, "/v1"),
                         "api_key": "none",
                         "order": order,
-                        "timeout": timeout,
-                        "stream_timeout": timeout,
+                        "timeout": per_attempt,
+                        "stream_timeout": per_attempt,
                     },
-                    "model_info": {"id": f"{group}-{name}"},
+                    "model_info": {"id": f"{group}-{name}", "health_check_timeout": gw.health_check_timeout_s},
                 }
             )
     return {
@@ -55,6 +63,8 @@ def gateway_config(platform: Platform) -> dict[str, Any]:
             "background_health_checks": True,
             "health_check_interval": gw.health_check_interval_s,
             "enable_health_check_routing": True,
+            # Explicit: unset, some versions fall back to 2 x the 300 s default interval.
+            "health_check_staleness_threshold": gw.health_check_interval_s * 3,
         },
     }
 

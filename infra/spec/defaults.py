@@ -28,6 +28,8 @@ DEFAULT_IMAGES: dict[str, str] = {
     "grafana": "grafana/grafana:12.3.0",
     "node-exporter": "prom/node-exporter:v1.10.2",
     "dcgm-exporter": "nvcr.io/nvidia/k8s/dcgm-exporter:4.4.1-4.6.0-ubuntu22.04",
+    # No upstream image: built here (`invoke images.build --only alert-sink`), test stacks only.
+    "alert-sink": "inferops/alert-sink:local",
 }
 
 # Which seed knob sets each inference server's GPU layers (seed 004 "GPU 레이어 조정").
@@ -100,7 +102,9 @@ def default_services(tuning: Tuning, images: dict[str, str]) -> dict[str, Servic
             image=images["litellm"],
             port=8000,
             command=("--config", "/etc/litellm/config.yaml", "--port", "8000"),
-            env={"LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+            # A short DNS cache (LiteLLM's default is 300 s) lets runbook.reload move traffic by
+            # DNS within seconds (infra/spec/reload.py, docs/runbooks/reload.md).
+            env={"LITELLM_LOCAL_MODEL_COST_MAP": "True", "AIOHTTP_TTL_DNS_CACHE": "2"},
             health=HealthCheck(path="/health/liveliness", tool="python", start_period_s=60),
             depends_on=("inference-chat", "inference-code"),
             metrics_path="/metrics/",
@@ -185,6 +189,17 @@ def default_services(tuning: Tuning, images: dict[str, str]) -> dict[str, Servic
             gpu=Gpu(count=1),
             health=HealthCheck(path="/health", tool="curl", start_period_s=30),
             metrics_path="/metrics",
+        ),
+        # Test support: a webhook receiver standing in for the chat/pager webhooks a test stack
+        # cannot reach (images/alert-sink). Off by default; the local stack enables it.
+        Service(
+            name="alert-sink",
+            role=Role.TEST_SUPPORT,
+            image=images["alert-sink"],
+            port=9099,
+            command=("--port", "9099"),
+            health=HealthCheck(path="/health", tool="curl", interval_s=2, timeout_s=2, start_period_s=5),
+            enabled=False,
         ),
     ]
     return {s.name: s for s in services}

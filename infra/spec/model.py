@@ -13,7 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
 if TYPE_CHECKING:
     from infra.spec.alerting import Alerting
+    from infra.spec.backup import Backup
+    from infra.spec.daily_check import DailyCheck
     from infra.spec.eks import Eks
+    from infra.spec.gpu import GpuLayers
+    from infra.spec.reload import Reload
 
 
 class Strict(BaseModel):
@@ -178,6 +182,9 @@ class Gateway(Strict):
     allowed_fails: int = Field(0, ge=0)
     num_retries: int = Field(0, ge=0, le=10)
     health_check_interval_s: int = Field(10, ge=1, le=3600)
+    # A hung backend (paused, deadlocked) must fail its health check quickly, not after
+    # LiteLLM's 60 s default, or it keeps receiving traffic.
+    health_check_timeout_s: float = Field(10, gt=0, le=600)
     # model group -> backends in priority order (first is the primary)
     routes: dict[str, tuple[str, ...]] = Field(
         default_factory=lambda: {
@@ -202,6 +209,10 @@ class Platform(Strict):
     gateway: Gateway = Gateway()
     alerting: Alerting = Field(default_factory=lambda: _alerting())
     eks: Eks = Field(default_factory=lambda: _eks())
+    gpu_layers: GpuLayers = Field(default_factory=lambda: _gpu_layers())
+    backup: Backup = Field(default_factory=lambda: _backup())
+    reload: Reload = Field(default_factory=lambda: _reload())
+    daily_check: DailyCheck = Field(default_factory=lambda: _daily_check())
     services: dict[str, Service]
 
     def enabled(self) -> list[Service]:
@@ -266,9 +277,46 @@ def _eks() -> Eks:
     return Eks()
 
 
+def _gpu_layers() -> GpuLayers:
+    from infra.spec.gpu import GpuLayers
+
+    return GpuLayers()
+
+
+def _backup() -> Backup:
+    from infra.spec.backup import Backup
+
+    return Backup()
+
+
+def _reload() -> Reload:
+    from infra.spec.reload import Reload
+
+    return Reload()
+
+
+def _daily_check() -> DailyCheck:
+    from infra.spec.daily_check import DailyCheck
+
+    return DailyCheck()
+
+
 def _resolve_sections() -> None:
     """Section models subclass Strict, so they are resolved after this module is loaded."""
     from infra.spec.alerting import Alerting
+    from infra.spec.backup import Backup
+    from infra.spec.daily_check import DailyCheck
     from infra.spec.eks import Eks
+    from infra.spec.gpu import GpuLayers
+    from infra.spec.reload import Reload
 
-    Platform.model_rebuild(_types_namespace={"Alerting": Alerting, "Eks": Eks})
+    Platform.model_rebuild(
+        _types_namespace={
+            "Alerting": Alerting,
+            "Backup": Backup,
+            "DailyCheck": DailyCheck,
+            "Eks": Eks,
+            "GpuLayers": GpuLayers,
+            "Reload": Reload,
+        }
+    )

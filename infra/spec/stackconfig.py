@@ -16,10 +16,15 @@ from pydantic import BaseModel, Field, ValidationError
 
 from infra.spec.alerting import SECRET_KEYS as ALERTING_SECRETS
 from infra.spec.alerting import Alerting
+from infra.spec.backup import SECRET_KEYS as BACKUP_SECRETS
+from infra.spec.backup import Backup
+from infra.spec.daily_check import SECRET_KEYS as DAILY_CHECK_SECRETS
+from infra.spec.daily_check import DailyCheck
 from infra.spec.defaults import DEFAULT_IMAGES, GPU_LAYER_KNOBS, default_services
 from infra.spec.eks import SECRET_KEYS as EKS_SECRETS
-from infra.spec.eks import Eks
+from infra.spec.eks import Eks, eks_problems
 from infra.spec.errors import ConfigError, Problem
+from infra.spec.gpu import GpuLayers
 from infra.spec.model import (
     Gateway,
     HealthCheck,
@@ -31,6 +36,8 @@ from infra.spec.model import (
     Strict,
     Tuning,
 )
+from infra.spec.reload import SECRET_KEYS as RELOAD_SECRETS
+from infra.spec.reload import Reload
 
 PROJECT = "inferops"
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,10 +57,21 @@ PLATFORM_KEYS: dict[str, str] = {
 SECTIONS: dict[str, tuple[str, type[BaseModel]]] = {
     "alerting": ("alerting", Alerting),
     "eks": ("eks", Eks),
+    "gpuLayers": ("gpu_layers", GpuLayers),
+    "backup": ("backup", Backup),
+    "reload": ("reload", Reload),
+    "dailyCheck": ("daily_check", DailyCheck),
 }
 SECTION_KEYS = ("images", "tuning", "gateway", "services", *SECTIONS)
 # Secrets are read by the programs through Pulumi config, never into the spec.
-SECRET_KEYS = ("gatewayMasterKey", *ALERTING_SECRETS, *EKS_SECRETS)
+SECRET_KEYS = (
+    "gatewayMasterKey",
+    *ALERTING_SECRETS,
+    *EKS_SECRETS,
+    *BACKUP_SECRETS,
+    *RELOAD_SECRETS,
+    *DAILY_CHECK_SECRETS,
+)
 KNOWN_KEYS = (*PLATFORM_KEYS, *SECTION_KEYS, *SECRET_KEYS)
 
 
@@ -281,7 +299,7 @@ def _apply(svc: Service, o: ServiceOverride | None, problems: list[Problem]) -> 
 
 
 def _cross_checks(platform: Platform) -> list[Problem]:
-    problems: list[Problem] = []
+    problems: list[Problem] = eks_problems(platform, prefix=f"{PROJECT}:eks")
     enabled = {s.name for s in platform.enabled()}
     for svc in platform.enabled():
         for dep in svc.depends_on:

@@ -13,6 +13,7 @@ import pulumi
 import pytest
 
 from infra.spec import Platform, load_platform
+from infra.spec.stackconfig import SECRET_KEYS
 from infra.targets.compose_export import write_compose
 from infra.targets.docker_program import deploy_compose
 from tests.support.pulumi_mocks import run_program, unwrap
@@ -35,7 +36,7 @@ def compose_config(platform: Platform, out: Path) -> dict:
 
 def pulumi_inputs(platform: Platform) -> dict[str, dict]:
     registered = run_program(
-        lambda: deploy_compose(platform, {"gatewayMasterKey": pulumi.Output.secret(SECRET)}), stack=platform.stack
+        lambda: deploy_compose(platform, {k: pulumi.Output.secret(SECRET) for k in SECRET_KEYS}), stack=platform.stack
     )
     return {n: r.inputs for n, r in registered.items() if r.typ == "docker:index/container:Container"}
 
@@ -72,7 +73,9 @@ def test_compose_matches_pulumi_inputs(stack: str, tmp_path: Path) -> None:
         assert set(c.get("depends_on", {})) == {d for d in platform.services[name].depends_on}
         assert all(v["condition"] == "service_healthy" for v in c.get("depends_on", {}).values())
         mounts = {v["target"] for v in c.get("volumes", [])}
-        expected = {v["containerPath"] for v in p.get("volumes", [])} | {u["file"] for u in p.get("uploads", [])}
+        expected = {v["containerPath"] for v in p.get("volumes", [])} | {
+            u["file"] for u in unwrap(p.get("uploads", []))
+        }
         assert mounts == expected, name
         gpus = c.get("deploy", {}).get("resources", {}).get("reservations", {}).get("devices", [])
         assert [d["count"] for d in gpus] == [d["count"] for d in p.get("deviceRequests", [])], name
@@ -83,7 +86,7 @@ def test_mounted_files_have_the_uploaded_content(tmp_path: Path) -> None:
     compose = compose_config(platform, tmp_path)["services"]
     inputs = pulumi_inputs(platform)
     for name, c in compose.items():
-        uploads = {u["file"]: unwrap(u["content"]) for u in inputs[name].get("uploads", [])}
+        uploads = {u["file"]: unwrap(u["content"]) for u in unwrap(inputs[name].get("uploads", []))}
         for vol in c.get("volumes", []):
             if vol["target"] in uploads:
                 assert Path(vol["source"]).read_text() == uploads[vol["target"]]
@@ -104,3 +107,19 @@ def test_bash_probe_survives_compose_interpolation(tmp_path: Path) -> None:
     compose = compose_config(platform, tmp_path)["services"]
     probe = compose["qdrant"]["healthcheck"]["test"][-1]
     assert "[[ $$status == " in probe, "an unescaped $status is replaced by an empty string"
+
+
+def test_a_config_change_changes_the_service_definition(tmp_path: Path) -> None:
+    """Compose recreates a container only when its definition changes: a changed mounted
+    file (here the gateway config) must show up in the definition, or the running gateway
+    keeps the old file's inode."""
+    from infra.spec.stackconfig import platform_from_config, read_stack_config
+
+    raw = read_stack_config("local")
+    before = compose_config(platform_from_config("local", raw, "t"), tmp_path / "a")["services"]
+    changed = {**raw, "tuning": {**raw.get("tuning", {}), "LLM_REQUEST_TIMEOUT": 33}}
+    after = compose_config(platform_from_config("local", changed, "t"), tmp_path / "b")["services"]
+    label = "io.inferops.config-hash"
+    assert before["api-gateway"]["labels"][label] != after["api-gateway"]["labels"][label]
+    assert before["prometheus"]["labels"][label] == after["prometheus"]["labels"][label]
+    assert label not in before["inference-chat"]["labels"], "no mounted files, no hash"

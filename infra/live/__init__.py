@@ -1,0 +1,1 @@
+"""The live stack on a real Docker engine: engine start-up, preflight checks, compose bring-up."""

@@ -1,0 +1,1 @@
+"""Incident runbooks: `invoke runbook.<name>` (see runbooks/tasks.py and docs/runbooks/)."""

@@ -1,0 +1,210 @@
+"""runbook.daily-check: seed 004's 일일 운영 체크리스트 and seed 003's daily checks, read-only, in one table.
+
+Seed 004: `docker ps`, `./health_check.sh`, `nvidia-smi`, `docker logs | grep -i error`,
+`df -h /mnt/e/ai-data`. Seed 003 (EKS): GPU nodes Ready, model pods Running, error rate < 1 %,
+p99 < 5 s, GPU use and memory from DCGM, cost. Every check runs even when an earlier one fails;
+each line gets a verdict (ok / warn / fail / n/a) and the run exits 1 when any line fails
+(`--strict`: or warns). It changes nothing, so `--dry-run` runs the same checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from infra.spec.model import Platform, Service
+from runbooks.daily import disk, gpu, kube, metrics, services
+from runbooks.daily.findings import RANK, Finding, worst
+from runbooks.daily.prom import PromError, Prometheus, prometheus_url
+from runbooks.framework import BadInput, Options, Run, Runbook, RunbookError, Step
+
+NODE_EXPORTER = "node-exporter"
+COLOURS = {"ok": "green", "warn": "yellow", "fail": "red", "n/a": "dim"}
+
+
+def _services(run: Run) -> list[Service]:
+    platform = run.platform
+    if run.options.service:
+        return [platform.service(run.options.service)]
+    return platform.enabled()
+
+
+def _target(run: Run) -> Any:
+    """The framework's target; on EKS bound to the stack's inference namespace and context."""
+    if "target" not in run.state:
+        if run.platform.target == "eks":
+            run.state["target"] = kube.k8s_target(run.platform)
+        else:
+            from runbooks.targets import target_for
+
+            run.state["target"] = target_for(run.platform)
+    return run.state["target"]
+
+
+def _prom(run: Run) -> Prometheus | None:
+    """A client for the stack's Prometheus (closed by the verdict step); None when there is none."""
+    if "prom" not in run.state:
+        url = prometheus_url(run.platform, run.options.extra.get("prometheus_url"))
+        run.state["prom"] = Prometheus(url) if url else None
+    return run.state["prom"]
+
+
+def _record(run: Run, check: str, fn: Callable[[], list[Finding]]) -> dict[str, Any]:
+    """Run one check; a check that crashes is a failed line, and the other checks still run."""
+    try:
+        found = fn()
+    except Exception as err:  # one broken check must not hide the rest of the checklist
+        found = [Finding(check, "-", "fail", f"check could not run: {type(err).__name__}: {err}")]
+    run.state.setdefault("findings", []).extend(found)
+    for f in found:
+        run.detail(f"{f.subject} {f.check}" if f.subject != "-" else f.check, f"{f.verdict}: {f.detail}")
+    return {"verdict": worst(found), "lines": len(found)}
+
+
+def _containers(run: Run) -> dict[str, Any]:
+    return _record(run, "containers", lambda: services.containers(_target(run), _services(run)))
+
+
+def _health(run: Run) -> dict[str, Any]:
+    def check() -> list[Finding]:
+        found, notes = services.health(run.platform, _services(run))
+        run.state.setdefault("notes", []).extend(notes)
+        return found
+
+    return _record(run, "health", check)
+
+
+def _gpu(run: Run) -> dict[str, Any]:
+    return _record(run, "gpu-memory", lambda: gpu.gpu(run.platform, _prom(run)))
+
+
+def _logs(run: Run) -> dict[str, Any]:
+    cfg = run.platform.daily_check
+    window = float(run.options.extra.get("since_h") or cfg.log_window_h)
+    return _record(
+        run,
+        "error-logs",
+        lambda: services.error_logs(
+            _target(run), _services(run), cfg.log_pattern, window, cfg.log_top, cfg.log_max_lines
+        ),
+    )
+
+
+def _disk(run: Run) -> dict[str, Any]:
+    def check() -> list[Finding]:
+        platform = run.platform
+        found = disk.host_disks(platform, _target(run), _services(run), platform.daily_check)
+        ne = platform.services.get(NODE_EXPORTER)
+        prom = _prom(run)
+        if prom is not None and (platform.target == "eks" or (ne is not None and ne.enabled)):
+            try:
+                found.extend(disk.node_exporter_disks(prom, platform.daily_check))
+            except PromError as err:
+                found.append(Finding("disk", "node-exporter", "warn", str(err)))
+        return found
+
+    return _record(run, "disk", check)
+
+
+def _kubernetes(run: Run) -> dict[str, Any]:
+    def check() -> list[Finding]:
+        if run.platform.target != "eks":
+            return kube.not_applicable(run.platform)
+        target = _target(run)
+        return kube.gpu_nodes(target) + kube.pods(target)
+
+    return _record(run, "kubernetes", check)
+
+
+def _metrics(run: Run) -> dict[str, Any]:
+    return _record(run, "slo", lambda: metrics.slo(run.platform, _prom(run)) + metrics.cost(run.platform, _prom(run)))
+
+
+def counts(findings: list[Finding]) -> dict[str, int]:
+    return {v: sum(1 for f in findings if f.verdict == v) for v in ("ok", "warn", "fail", "n/a")}
+
+
+def render(run: Run, findings: list[Finding]) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    c = counts(findings)
+    tally = ", ".join(f"{n} {v}" for v, n in c.items())
+    title = f"daily check of stack {run.options.stack!r}: {tally}"
+    table = Table(title=title, title_justify="left")
+    for col in ("check", "subject", "verdict", "detail"):
+        table.add_column(col, overflow="fold")
+    for f in findings:
+        colour = COLOURS[f.verdict]
+        table.add_row(f.check, escape(f.subject), f"[{colour}]{f.verdict}[/]", escape(f.detail))
+    run.display.console.print(table)
+    for f in findings:
+        if f.check == "error-logs" and f.data.get("top"):
+            run.display.info(f"[bold]{escape(f.subject)}[/]: {f.data['matches']} matching lines, most frequent:")
+            for item in f.data["top"]:
+                run.display.info(f"  {item['count']:>5} x  {escape(item['line'][:200])}")
+    for note in run.state.get("notes", []):
+        run.display.info(f"[dim]{escape(note)}[/]")
+
+
+def _verdict(run: Run) -> dict[str, Any]:
+    findings: list[Finding] = run.state.get("findings", [])
+    strict = bool(run.options.extra.get("strict"))
+    prom = run.state.get("prom")
+    if prom is not None:
+        prom.close()
+    run.measure(
+        "daily_check",
+        {
+            "verdict": worst(findings),
+            "counts": counts(findings),
+            "findings": [f.to_dict() for f in findings],
+            "prometheus": prom.url if prom is not None else None,
+            "notes": run.state.get("notes", []),
+        },
+    )
+    render(run, findings)
+    floor = RANK["warn"] if strict else RANK["fail"]
+    bad = [f for f in findings if RANK[f.verdict] >= floor]
+    if bad:
+        names = ", ".join(f"{f.check} {f.subject}".replace(" -", "") for f in bad[:8])
+        more = f" and {len(bad) - 8} more" if len(bad) > 8 else ""
+        raise RunbookError(f"{'warn or fail' if strict else 'fail'}: {names}{more}")
+    return {"verdict": worst(findings), **counts(findings)}
+
+
+def _validate(options: Options) -> None:
+    since = options.extra.get("since_h")
+    if since is not None:
+        try:
+            ok = float(since) > 0
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise BadInput(f"--since-h {since!r}: give the log window in hours, a number above 0 (default 24)")
+    url = options.extra.get("prometheus_url")
+    if url and not str(url).startswith(("http://", "https://")):
+        raise BadInput(f"--prometheus-url {url!r}: give an http:// or https:// URL (e.g. http://127.0.0.1:9090)")
+
+
+def build(platform: Platform, options: Options) -> Runbook:
+    _validate(options)
+    prom = prometheus_url(platform, options.extra.get("prometheus_url")) or "none"
+    window = float(options.extra.get("since_h") or platform.daily_check.log_window_h)
+    return Runbook(
+        name="daily-check",
+        title="the daily operations checklist: containers, health, GPU, error logs, disk, EKS, SLO, cost",
+        seed="seed 004 일일 운영 체크리스트 (docker ps, health_check.sh, nvidia-smi, docker logs | grep -i error, "
+        "df -h) and seed 003 일일 점검 항목",
+        exclusive=False,
+        steps=(
+            Step("containers", _containers, "container/workload state of each service (docker ps)", probe=True),
+            Step("health", _health, "runbook.health's parallel sweep of every health endpoint", probe=True),
+            Step("gpu", _gpu, "GPU memory, temperature, use: nvidia-smi on the host, else DCGM", probe=True),
+            Step("error-logs", _logs, f"log lines matching the error pattern in the last {window:g} h", probe=True),
+            Step("disk", _disk, "docker data root and mounted volumes (df), node-exporter", probe=True),
+            Step("kubernetes", _kubernetes, "EKS: GPU nodes Ready, inference pods Running", probe=True),
+            Step("slo-and-cost", _metrics, f"error rate, p99, cost from Prometheus ({prom})", probe=True),
+            Step("verdict", _verdict, "one table; exit 1 if any line fails (--strict: or warns)", probe=True),
+        ),
+    )

@@ -1,0 +1,61 @@
+"""Restore operations: a verified copy of the current state first, then recover, wait, verify.
+
+The seed's recovery (`rm -rf` the data, then reindex) destroys the only copy before it has another.
+Here the collection Qdrant still holds is snapshotted and downloaded (sha256-checked) to the
+backup location's `pre-restore/` before anything changes, so a restore that fails verification,
+breaks, or is interrupted goes back to exactly what was there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runbooks.qdrant import ops
+from runbooks.qdrant.backup import _consistent_snapshot
+from runbooks.qdrant.connection import Qdrant
+from runbooks.qdrant.manifest import Manifest
+from runbooks.qdrant.store import LocalStore
+
+KEEP_PRE_RESTORE = 3
+
+
+@dataclass(frozen=True)
+class Copy:
+    """A verified snapshot file in the backup location and its manifest."""
+
+    manifest: Manifest
+    path: Path
+
+
+def pre_restore_copy(q: Qdrant, store: LocalStore, name: str, probe_limit: int) -> Copy | None:
+    """Snapshot what Qdrant holds now and keep it locally; None when the collection does not exist."""
+    if not ops.exists(q, name):
+        return None
+    directory = store.ensure_writable(name, pre_restore=True)
+    snap, state, probe = _consistent_snapshot(q, name, probe_limit)
+    sha = ops.download(q, store, name, snap, pre_restore=True)
+    manifest = Manifest(
+        collection=name,
+        snapshot=snap.name,
+        sha256=sha,
+        size=snap.size,
+        created_at=Manifest.now(),
+        qdrant_url=q.url,
+        points_count=state.points_count,
+        config=state.config,
+        probe=probe,
+    )
+    manifest.write(directory)
+    ops.delete_snapshot(q, name, snap.name)  # the verified copy lives in the backup location now
+    store.prune(name, KEEP_PRE_RESTORE, pre_restore=True)
+    return Copy(manifest, directory / snap.name)
+
+
+def recover_and_verify(q: Qdrant, name: str, copy: Copy, green_timeout_s: float) -> dict[str, Any]:
+    """Upload-recover `copy`, wait for green, verify against its manifest (raises VerificationFailed)."""
+    ops.upload_recover(q, name, copy.path, copy.manifest.sha256)
+    waited = ops.wait_green(q, name, green_timeout_s)
+    verified = ops.verify(q, name, copy.manifest)
+    return {"snapshot": copy.manifest.snapshot, "green_after_s": waited, **verified}

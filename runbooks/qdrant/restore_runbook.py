@@ -1,0 +1,208 @@
+"""runbook.qdrant-restore: restore a collection from a backup, or reindex it through RAG (`--reindex`).
+
+Replaces seed 004 scenario 2's "데이터 손상 시 복구" (`down qdrant`, `rm -rf` the data, `up`, `POST
+/index?collection=default`), which deletes the data before any copy exists. Order here: health;
+pause the writers (rag); a verified pre-restore copy of whatever Qdrant still holds; recover with
+`priority=snapshot` and the checksum; wait green; verify against the manifest; resume the writers;
+rag /health. Any failure or Ctrl-C after the copy rolls back to it, then resumes the writers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.spec.model import Platform
+from runbooks.framework import BadInput, Options, Run, Runbook, Step
+from runbooks.targets import Target
+
+WRITER = "rag"  # the service that writes into Qdrant (seed 004: rag indexes documents)
+
+
+def _collection(platform: Platform, options: Options) -> str:
+    """`--collection`, else the only collection in the backup location (reindex: seed's `default`)."""
+    from runbooks.qdrant.errors import QdrantError
+    from runbooks.qdrant.store import LocalStore
+
+    name = options.extra.get("collection")
+    if name:
+        return str(name)
+    if options.extra.get("reindex"):
+        return "default"
+    try:
+        found = LocalStore.for_platform(platform).collections()
+    except QdrantError as err:
+        raise BadInput(str(err)) from None
+    if len(found) == 1:
+        return found[0]
+    listed = ", ".join(found) if found else "none"
+    raise BadInput(f"--collection is needed: collections with backups in {platform.backup.location}: {listed}")
+
+
+def build(platform: Platform, options: Options, target: Target | None = None) -> Runbook:
+    """`target` is how the writers are paused (tests pass a double); default: the stack's target."""
+    name = _collection(platform, options)
+    reindex = bool(options.extra.get("reindex"))
+    snapshot = str(options.extra.get("snapshot") or "latest")
+    has_writer = WRITER in {s.name for s in platform.enabled()}
+    cfg = platform.backup
+
+    def qdrant(run: Run) -> Any:
+        from runbooks.qdrant.connection import Qdrant
+
+        if "qdrant" not in run.state:
+            run.state["qdrant"] = Qdrant.for_platform(platform)
+            run.cleanup("close connections", run.state["qdrant"].close)
+        return run.state["qdrant"]
+
+    def writers(run: Run) -> Target:
+        if "target" not in run.state:
+            from runbooks.targets import target_for
+
+            run.state["target"] = target or target_for(platform)
+        return run.state["target"]
+
+    def health(run: Run) -> dict[str, Any]:
+        from runbooks.qdrant import ops
+
+        return ops.health(qdrant(run))
+
+    def choose(run: Run) -> dict[str, Any]:
+        from runbooks.qdrant import ops
+        from runbooks.qdrant.store import LocalStore
+
+        store = LocalStore.for_platform(platform)
+        run.state["store"] = store
+        if reindex:
+            return _reindex_config(run, store, name)
+        manifest, path = store.find(name, snapshot)
+        ops.check_file(manifest, path)
+        run.state["backup"] = (manifest, path)
+        return {"snapshot": str(path), "points_count": manifest.points_count, "taken": manifest.created_at}
+
+    def pause(run: Run) -> dict[str, Any]:
+        if not has_writer:
+            return {"writers": f"{WRITER} is not enabled in stack {platform.stack!r}: nothing to pause"}
+        from runbooks.framework import RunbookError
+        from runbooks.targets import TargetError
+
+        try:
+            writers(run).pause(WRITER)
+        except TargetError as err:
+            raise RunbookError(f"cannot pause the writer {WRITER!r}: {err}; nothing was changed") from None
+        run.state["pause_undo"] = run.on_rollback(f"unpause {WRITER}", lambda: writers(run).unpause(WRITER))
+        return {"paused": WRITER}
+
+    def copy(run: Run) -> dict[str, Any]:
+        from runbooks.qdrant.restore import pre_restore_copy, recover_and_verify
+
+        q, store = qdrant(run), run.state["store"]
+        pre = pre_restore_copy(q, store, name, cfg.probe_limit)
+        if pre is None:
+            run.log(f"[yellow]collection {name!r} does not exist: no pre-restore copy, nothing to roll back to[/]")
+            return {"pre_restore": None}
+        run.on_rollback(
+            f"recover {name!r} from the pre-restore copy", lambda: recover_and_verify(q, name, pre, cfg.green_timeout_s)
+        )
+        run.measure("points_before", pre.manifest.points_count)
+        return {"pre_restore": str(pre.path), "points_count": pre.manifest.points_count}
+
+    def recover(run: Run) -> dict[str, Any]:
+        from runbooks.qdrant import ops
+
+        q = qdrant(run)
+        manifest, path = run.state["backup"]
+        ops.upload_recover(q, name, path, manifest.sha256)
+        return {"green_after_s": ops.wait_green(q, name, cfg.green_timeout_s)}
+
+    def verify(run: Run) -> dict[str, Any]:
+        from runbooks.qdrant import ops
+
+        manifest, _ = run.state["backup"]
+        result = ops.verify(qdrant(run), name, manifest)
+        run.measure("points_after", result["points_count"])
+        return result
+
+    def resume(run: Run) -> dict[str, Any]:
+        if "pause_undo" not in run.state:
+            return {"writers": "none paused"}
+        writers(run).unpause(WRITER)
+        run.state["pause_undo"].discharge()
+        return {"unpaused": WRITER}
+
+    def rag_health(run: Run) -> dict[str, Any]:
+        if not has_writer:
+            return {"rag": "not enabled in this stack"}
+        from runbooks.qdrant.connection import rag_address
+        from runbooks.qdrant.reindex import rag_healthy
+
+        return {
+            "rag_healthy_after_s": rag_healthy(rag_address(platform), platform.service(WRITER).health.ready_within_s)
+        }
+
+    def rebuild(run: Run) -> dict[str, Any]:
+        from runbooks.qdrant.reindex import recreate
+
+        recreate(qdrant(run), name, run.state["config"])
+        return {"recreated": name}
+
+    def index(run: Run) -> dict[str, Any]:
+        from runbooks.qdrant import ops
+        from runbooks.qdrant.connection import rag_address
+        from runbooks.qdrant.errors import VerificationFailed
+        from runbooks.qdrant.reindex import index as rag_index
+
+        answer = rag_index(rag_address(platform), name, cfg.index_timeout_s)
+        after = ops.describe(qdrant(run), name).points_count
+        run.measure("points_after", after)
+        if after == 0:
+            raise VerificationFailed(f"rag indexed nothing into {name!r} (0 points after POST /index)")
+        return {**answer, "points_after": after}
+
+    health_step = Step("qdrant health", health, probe=True, summary="/readyz and /collections answer")
+    if reindex:
+        steps: tuple[Step, ...] = (
+            health_step,
+            Step("collection config", choose, probe=True, summary="vectors config from the last manifest or Qdrant"),
+            Step("pre-restore copy", copy, summary=f"snapshot {name!r} as it is now, download and verify it"),
+            Step("recreate", rebuild, destructive=True, summary=f"drop and recreate {name!r} empty"),
+            Step("reindex", index, summary=f"rag POST /index?collection={name}; points before/after"),
+            Step("rag health", rag_health, probe=True, summary="rag /health answers 200"),
+        )
+    else:
+        steps = (
+            health_step,
+            Step("choose backup", choose, probe=True, summary=f"{snapshot} backup of {name!r}; sha256 of the file"),
+            Step("pause writers", pause, destructive=True, summary=f"pause {WRITER} through the target"),
+            Step("pre-restore copy", copy, summary=f"snapshot {name!r} as it is now, download and verify it"),
+            Step("recover", recover, destructive=True, summary="upload with priority=snapshot + checksum; wait green"),
+            Step("verify", verify, probe=True, summary="points count, vectors config and probe ids vs the manifest"),
+            Step("resume writers", resume, summary=f"unpause {WRITER}"),
+            Step("rag health", rag_health, probe=True, summary="rag /health answers 200"),
+        )
+    what = "reindex through RAG" if reindex else f"restore from the {snapshot} backup"
+    return Runbook(
+        name="qdrant-restore",
+        title=f"{what}: collection {name!r}",
+        seed="seed 004 scenario 2 'Qdrant 연결 실패' (rm -rf + reindex), seed 003 weekly '복구 테스트'",
+        steps=steps,
+    )
+
+
+def _reindex_config(run: Run, store: Any, name: str) -> dict[str, Any]:
+    """The config to recreate with: the newest manifest's, else the collection's current one."""
+    from runbooks.qdrant import ops
+
+    manifests = store.manifests(name)
+    if manifests:
+        run.state["config"] = manifests[-1].config
+        source = f"manifest {manifests[-1].snapshot}"
+    elif ops.exists(run.state["qdrant"], name):
+        state = ops.describe(run.state["qdrant"], name)
+        run.state["config"] = state.config
+        source = f"collection {name!r} as it is"
+        run.measure("points_before", state.points_count)
+    else:
+        from runbooks.qdrant.errors import NoSnapshot
+
+        raise NoSnapshot(f"no manifest and no collection {name!r}: its vectors config is unknown, cannot recreate it")
+    return {"config_from": source}

@@ -1,0 +1,60 @@
+"""`invoke runbook.qdrant-backup` and `invoke runbook.qdrant-restore` (registered in runbooks/tasks.py).
+
+Heavy imports stay inside the task bodies so `invoke --list` stays fast.
+"""
+
+from __future__ import annotations
+
+from invoke import Context, task
+
+COMMON = {
+    "stack": "stack name: stacks/Pulumi.<stack>.yaml (default: local); QDRANT_URL overrides its Qdrant address",
+    "dry-run": "print the plan, run only the read-only checks that lead it, change nothing",
+    "yes": "allow destructive steps (pause rag, recover, recreate) without asking",
+    "json": "print the run record as JSON on stdout (human output stays on stderr)",
+}
+
+
+@task(
+    name="qdrant-backup",
+    iterable=["collection"],
+    help={**COMMON, "collection": "collection to back up (repeatable; default: every collection)"},
+)
+def qdrant_backup(
+    c: Context,
+    stack: str = "local",
+    collection: list[str] | None = None,
+    dry_run: bool = False,
+    yes: bool = False,
+    json: bool = False,
+) -> None:
+    """Snapshot Qdrant collections to the backup location, verify sha256, write manifests, apply retention."""
+    from runbooks.cli import launch, options
+
+    launch("qdrant.backup_runbook", options(stack, None, dry_run, yes, json, collection=list(collection or [])))
+
+
+@task(
+    name="qdrant-restore",
+    help={
+        **COMMON,
+        "collection": "collection to restore (default: the only one with backups; with --reindex: default)",
+        "snapshot": "backup to restore: latest (default) or the path of a snapshot file with its manifest",
+        "reindex": "no usable snapshot: recreate the collection and reindex through rag POST /index",
+    },
+)
+def qdrant_restore(
+    c: Context,
+    stack: str = "local",
+    collection: str | None = None,
+    snapshot: str = "latest",
+    reindex: bool = False,
+    dry_run: bool = False,
+    yes: bool = False,
+    json: bool = False,
+) -> None:
+    """Restore a Qdrant collection from a verified backup (rollback on failure), or reindex it via rag."""
+    from runbooks.cli import launch, options
+
+    extra = {"collection": collection, "snapshot": snapshot, "reindex": reindex}
+    launch("qdrant.restore_runbook", options(stack, None, dry_run, yes, json, **extra))

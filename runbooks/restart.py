@@ -1,0 +1,183 @@
+"""runbook.restart: the stack, or one service and its dependents, in dependency order, no sleeps.
+
+Replaces seed 004 scenario 4 (`down`, `up -d`, `sleep 60`, `health_check.sh`) and `docker compose
+restart <svc>`. Stops go dependents-first; starts follow the dependency graph of the service
+table: each service starts as soon as everything it depends on is healthy (not wave by wave), and
+waits on its own health check with its own timeout. Reports time to healthy per service, the
+critical path of health waits, and the total.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+
+from infra.spec.model import Platform
+from runbooks.framework import BadInput, Options, Run, Runbook, RunbookError, Step
+from runbooks.probes import probe_once, wait_healthy
+from runbooks.targets import Target, TargetError, target_for
+
+
+def scope(platform: Platform, options: Options) -> list[str]:
+    """Services to restart, in start order: all, or the one named and (unless told not to) its dependents."""
+    order = [n for wave in platform.start_order() for n in wave]
+    if options.service is None:
+        return order
+    wanted = {options.service}
+    if options.extra.get("dependents", True):
+        wanted.update(platform.dependents(options.service))
+    return [n for n in order if n in wanted]
+
+
+def timeout_for(platform: Platform, name: str, options: Options) -> float:
+    override = options.extra.get("timeout")
+    return float(override) if override else platform.service(name).health.ready_within_s
+
+
+def critical_path(platform: Platform, names: list[str], waits: dict[str, float]) -> float:
+    """Longest chain of health waits through the dependency graph (the floor for any ordered restart)."""
+    memo: dict[str, float] = {}
+
+    def cp(name: str) -> float:
+        if name not in memo:
+            deps = [d for d in platform.service(name).depends_on if d in names]
+            memo[name] = waits.get(name, 0.0) + max((cp(d) for d in deps), default=0.0)
+        return memo[name]
+
+    return max((cp(n) for n in names), default=0.0)
+
+
+def _target(run: Run) -> Target:
+    if "target" not in run.state:
+        run.state["target"] = target_for(run.platform)
+    return run.state["target"]
+
+
+def _preflight(run: Run) -> dict[str, Any]:
+    platform, names = run.platform, run.state["scope"]
+    target = _target(run)
+    target.ping()
+    missing = [n for n in names if target.state(n).status == "missing"]
+    if missing:
+        raise RunbookError(f"no container for {', '.join(missing)} on {target.where}: deploy first (invoke stack.up)")
+    outside = sorted({d for n in names for d in platform.service(n).depends_on if d not in names})
+
+    async def check() -> list[str]:
+        async with httpx.AsyncClient() as client:
+            oks = await asyncio.gather(*(probe_once(client, platform, platform.service(d)) for d in outside))
+        return [d for d, ok in zip(outside, oks, strict=True) if not ok]
+
+    down = asyncio.run(check()) if outside else []
+    if down:
+        raise RunbookError(f"{', '.join(down)} (needed by the services to restart) is down: restart the whole stack")
+    return {"scope": names, "dependencies_checked": outside}
+
+
+def _stop(run: Run) -> dict[str, Any]:
+    platform, names, target = run.platform, run.state["scope"], _target(run)
+    run.on_rollback(f"start {', '.join(names)} and wait for health", lambda: _ensure_running(run))
+    stopped: dict[str, float] = {}
+    for name in reversed(names):  # dependents first
+        run.progress.update(f"stopping {name}")
+        t0 = time.monotonic()
+        target.stop(name, timeout_s=platform.service(name).health.timeout_s * 2)
+        stopped[name] = round(time.monotonic() - t0, 3)
+    return {"stop_s": stopped}
+
+
+async def _start_graph(run: Run, names: list[str], target: Target) -> dict[str, dict[str, float]]:
+    """Start each service once its in-scope dependencies are healthy; wait on its own health."""
+    platform, t0 = run.platform, time.monotonic()
+    healthy = {n: asyncio.Event() for n in names}
+    out: dict[str, dict[str, float]] = {}
+
+    async def one(name: str, client: httpx.AsyncClient) -> None:
+        svc = platform.service(name)
+        for dep in svc.depends_on:
+            if dep in healthy:
+                await healthy[dep].wait()
+        started = time.monotonic() - t0
+        run.progress.update(f"starting {name}")
+        await asyncio.to_thread(target.start, name)
+        waited = await wait_healthy(platform, svc, timeout_for(platform, name, run.options), target, client)
+        out[name] = {"started_at_s": round(started, 3), "healthy_after_s": round(waited, 3)}
+        healthy[name].set()
+
+    async with httpx.AsyncClient() as client:
+        tasks = [asyncio.create_task(one(n, client)) for n in names]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for t in tasks:
+                t.cancel()
+    return out
+
+
+def _start(run: Run) -> dict[str, Any]:
+    names, target = run.state["scope"], _target(run)
+    t0 = time.monotonic()
+    per_service = asyncio.run(_start_graph(run, names, target))
+    total = round(time.monotonic() - t0, 3)
+    waits = {n: v["healthy_after_s"] for n, v in per_service.items()}
+    cp = round(critical_path(run.platform, names, waits), 3)
+    run.measure("time_to_healthy_s", {n: v["healthy_after_s"] for n, v in per_service.items()})
+    run.measure("start_offsets_s", {n: v["started_at_s"] for n, v in per_service.items()})
+    run.measure("start_total_s", total)
+    run.measure("critical_path_s", cp)
+    for name in names:
+        run.log(f"  {name}: healthy {per_service[name]['healthy_after_s']:.2f} s after its start")
+    run.log(f"  all healthy after {total:.2f} s (critical path of health waits {cp:.2f} s)")
+    return {"total_s": total, "critical_path_s": cp}
+
+
+def _ensure_running(run: Run) -> None:
+    """Rollback: whatever the run stopped is started again and healthy (in dependency order)."""
+    names, target = run.state["scope"], _target(run)
+    asyncio.run(_start_graph(run, names, target))
+
+
+def _verify(run: Run) -> dict[str, Any]:
+    from runbooks.health import sweep
+
+    platform = run.platform
+    report = asyncio.run(sweep(platform, [platform.service(n) for n in run.state["scope"]]))
+    down = [r.service for r in report.services if not r.up and r.state != "skipped"]
+    if down:
+        raise RunbookError(f"not healthy after restart: {', '.join(down)}")
+    return {"healthy": [r.service for r in report.services if r.up]}
+
+
+def build(platform: Platform, options: Options) -> Runbook:
+    timeout = options.extra.get("timeout")
+    if timeout is not None and float(timeout) <= 0:
+        raise BadInput(f"--timeout must be a positive number of seconds, got {timeout}")
+    names = scope(platform, options)
+    what = options.service or "the whole stack"
+
+    def prepare(run: Run) -> dict[str, Any]:
+        run.state["scope"] = names
+        return _preflight(run)
+
+    return Runbook(
+        name="restart",
+        title=f"restart {what} in dependency order, waiting on health checks",
+        seed="seed 004 scenario 4 (down / up -d / sleep 60 / health_check.sh) and `docker compose restart <svc>`",
+        steps=(
+            Step(
+                "preflight",
+                prepare,
+                probe=True,
+                summary=f"engine answers; containers of {', '.join(names)} exist; "
+                "their dependencies outside the restart are healthy",
+            ),
+            Step("stop", _stop, destructive=True, summary=f"stop {', '.join(reversed(names))} (dependents first)"),
+            Step("start", _start, summary="start each service once its dependencies are healthy; wait on its health"),
+            Step("verify", _verify, probe=True, summary="health sweep of the restarted services"),
+        ),
+    )
+
+
+__all__ = ["TargetError", "build", "critical_path", "scope"]

@@ -1,0 +1,220 @@
+"""The same Target interface on Kubernetes (the EKS stack), through the kubernetes client.
+
+Each service is a Deployment or StatefulSet named after it. stop = scale to 0 (the replica
+count before is kept in an annotation, so start puts it back), restart = rollout restart (the
+`kubectl.kubernetes.io/restartedAt` template annotation), kill = delete the pods, pause = SIGSTOP
+to PID 1 through exec (a hung server, as far as Kubernetes can show one). Pods are found with the
+workload's own selector, so the labels are whatever the EKS program put there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from infra.spec.model import Platform
+from runbooks.targets.base import ExecResult, ServiceState, TargetError
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
+
+REPLICAS_ANNOTATION = "inferops.io/replicas-before-stop"
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+class KubernetesTarget:
+    def __init__(
+        self,
+        platform: Platform,
+        namespace: str | None = None,
+        api_client: ApiClient | None = None,
+        context: str | None = None,
+    ) -> None:
+        self.platform = platform
+        # The EKS program deploys the services into eks.namespaces.inference.
+        self.namespace = namespace or platform.eks.namespaces.inference
+        self.context = context or platform.eks.context or None
+        if api_client is not None:
+            self.__dict__["api"] = api_client
+
+    @property
+    def where(self) -> str:
+        return f"Kubernetes namespace {self.namespace!r}" + (f" (context {self.context})" if self.context else "")
+
+    @cached_property
+    def api(self) -> ApiClient:
+        from kubernetes import client, config
+
+        try:
+            config.load_kube_config(
+                config_file=os.path.expanduser(self.platform.eks.kubeconfig), context=self.context
+            )
+        except Exception:
+            try:
+                config.load_incluster_config()
+            except Exception as err:
+                raise TargetError(f"no Kubernetes credentials for {self.where}: {err}") from None
+        return client.ApiClient()
+
+    @cached_property
+    def apps(self) -> Any:
+        from kubernetes import client
+
+        return client.AppsV1Api(self.api)
+
+    @cached_property
+    def core(self) -> Any:
+        from kubernetes import client
+
+        return client.CoreV1Api(self.api)
+
+    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+
+        try:
+            return fn(*args, **kwargs)
+        except ApiException as err:
+            raise TargetError(f"{what} in {self.where}: {err.status} {err.reason}") from None
+        except (HTTPError, OSError) as err:
+            raise TargetError(f"{what}: {self.where} does not answer: {err}") from None
+
+    def ping(self) -> None:
+        self._call("list workloads", self.apps.list_namespaced_deployment, self.namespace, limit=1)
+
+    def _workload(self, service: str) -> tuple[str, Any]:
+        """('deployment'|'statefulset', object) of the service."""
+        from kubernetes.client.exceptions import ApiException
+
+        self.platform.service(service)
+        for kind, read in (
+            ("deployment", self.apps.read_namespaced_deployment),
+            ("statefulset", self.apps.read_namespaced_stateful_set),
+        ):
+            try:
+                return kind, read(service, self.namespace)
+            except ApiException as err:
+                if err.status != 404:
+                    raise TargetError(f"read {kind} {service} in {self.where}: {err.status} {err.reason}") from None
+        raise TargetError(f"no Deployment or StatefulSet {service!r} in {self.where}; is the stack deployed?")
+
+    def _patch(self, service: str, body: dict[str, Any]) -> None:
+        kind, _ = self._workload(service)
+        fn = self.apps.patch_namespaced_deployment if kind == "deployment" else self.apps.patch_namespaced_stateful_set
+        self._call(f"patch {kind} {service}", fn, service, self.namespace, body)
+
+    def _scale(self, service: str, replicas: int) -> None:
+        kind, _ = self._workload(service)
+        fn = (
+            self.apps.patch_namespaced_deployment_scale
+            if kind == "deployment"
+            else self.apps.patch_namespaced_stateful_set_scale
+        )
+        self._call(f"scale {kind} {service}", fn, service, self.namespace, {"spec": {"replicas": replicas}})
+
+    def _pods(self, service: str) -> list[Any]:
+        _, wl = self._workload(service)
+        labels = (wl.spec.selector.match_labels or {}) if wl.spec and wl.spec.selector else {}
+        selector = ",".join(f"{k}={v}" for k, v in labels.items())
+        pods = self._call(
+            f"list pods of {service}", self.core.list_namespaced_pod, self.namespace, label_selector=selector
+        )
+        return list(pods.items)
+
+    def _pod(self, service: str) -> str:
+        running = [p for p in self._pods(service) if p.status and p.status.phase == "Running"]
+        if not running:
+            raise TargetError(f"no running pod of {service} in {self.where}")
+        return running[0].metadata.name
+
+    def state(self, service: str) -> ServiceState:
+        try:
+            _, wl = self._workload(service)
+        except TargetError:
+            return ServiceState(service, "missing")
+        want = wl.spec.replicas or 0
+        ready = (wl.status.ready_replicas or 0) if wl.status else 0
+        if want == 0:
+            return ServiceState(service, "stopped", instance=wl.metadata.name)
+        status = "running" if ready >= 1 else "starting"
+        health = "healthy" if ready >= want else ("starting" if ready == 0 else "unhealthy")
+        return ServiceState(service, status, health=health, instance=wl.metadata.name)
+
+    def stop(self, service: str, timeout_s: float = 10) -> None:
+        _, wl = self._workload(service)
+        current = wl.spec.replicas or 0
+        if current:
+            self._patch(service, {"metadata": {"annotations": {REPLICAS_ANNOTATION: str(current)}}})
+        self._scale(service, 0)
+
+    def start(self, service: str) -> None:
+        _, wl = self._workload(service)
+        if wl.spec.replicas:
+            return
+        before = (wl.metadata.annotations or {}).get(REPLICAS_ANNOTATION)
+        self._scale(service, int(before) if before else self.platform.service(service).replicas)
+
+    def restart(self, service: str, timeout_s: float = 10) -> None:
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        self._patch(service, {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}})
+
+    def kill(self, service: str, signal: str = "SIGKILL") -> None:
+        for pod in self._pods(service):
+            grace = 0 if signal == "SIGKILL" else None
+            self._call(
+                f"delete pod {pod.metadata.name}",
+                self.core.delete_namespaced_pod,
+                pod.metadata.name,
+                self.namespace,
+                grace_period_seconds=grace,
+            )
+
+    def pause(self, service: str) -> None:
+        self._signal_pid1(service, "STOP")
+
+    def unpause(self, service: str) -> None:
+        self._signal_pid1(service, "CONT")
+
+    def _signal_pid1(self, service: str, sig: str) -> None:
+        for pod in self._pods(service):
+            result = self._exec_pod(pod.metadata.name, ["kill", f"-{sig}", "1"])
+            if result.exit_code != 0:
+                raise TargetError(f"kill -{sig} 1 in {pod.metadata.name}: {result.output.strip()}")
+
+    def logs(self, service: str, tail: int = 100, since: float | None = None) -> str:
+        kwargs: dict[str, Any] = {"tail_lines": tail}
+        if since is not None:
+            kwargs["since_seconds"] = max(1, int(datetime.now(UTC).timestamp() - since))
+        pod = self._pod(service)
+        return self._call(f"logs of {pod}", self.core.read_namespaced_pod_log, pod, self.namespace, **kwargs)
+
+    def exec(self, service: str, command: list[str]) -> ExecResult:
+        return self._exec_pod(self._pod(service), command)
+
+    def _exec_pod(self, pod: str, command: list[str]) -> ExecResult:
+        from kubernetes.stream import stream
+
+        resp = self._call(
+            f"exec in {pod}",
+            stream,
+            self.core.connect_get_namespaced_pod_exec,
+            pod,
+            self.namespace,
+            command=command,
+            stderr=True,
+            stdout=True,
+            stdin=False,
+            tty=False,
+            _preload_content=False,
+        )
+        resp.run_forever(timeout=60)
+        output = resp.read_stdout() + resp.read_stderr()
+        code = resp.returncode
+        with contextlib.suppress(Exception):
+            resp.close()
+        return ExecResult(int(code if code is not None else -1), output)
+
+    def inspect(self, service: str) -> dict[str, Any]:
+        kind, wl = self._workload(service)
+        return {"kind": kind, **self.api.sanitize_for_serialization(wl)}

@@ -1,0 +1,128 @@
+"""`invoke runbook.<name>`: the incident runbooks. Heavy imports live inside the task bodies,
+so `invoke --list` stays fast.
+
+Exit codes: 0 = worked, 1 = failed and rolled back (or refused, or bad input), 2 = a rollback
+failed and a human must look. Every run writes a JSON record under runs/.
+"""
+
+from __future__ import annotations
+
+from invoke import Context, task
+
+COMMON = {
+    "stack": "stack name: stacks/Pulumi.<stack>.yaml (default: local)",
+    "service": "act on this service only (a name from the stack's service table)",
+    "dry-run": "print the plan, run only the read-only checks that lead it, change nothing",
+    "yes": "allow destructive steps (stop, kill, pause) without asking",
+    "json": "print the run record as JSON on stdout (human output stays on stderr)",
+}
+
+
+@task(help={**COMMON, "strict": "also fail when a monitoring service (prometheus, alertmanager, …) is down"})
+def health(
+    c: Context,
+    stack: str = "local",
+    service: str | None = None,
+    dry_run: bool = False,
+    yes: bool = False,
+    json: bool = False,
+    strict: bool = False,
+) -> None:
+    """Check every service's health, inference load, gateway and Prometheus views in parallel."""
+    from runbooks.cli import launch, options
+
+    launch("health", options(stack, service, dry_run, yes, json, strict=strict))
+
+
+@task(
+    help={
+        **COMMON,
+        "service": "restart this service and its dependents (default: the whole stack)",
+        "no-dependents": "with --service: restart only that service, not the services depending on it",
+        "timeout": "seconds each service may take to become healthy (default: from its health check config)",
+    }
+)
+def restart(
+    c: Context,
+    stack: str = "local",
+    service: str | None = None,
+    dry_run: bool = False,
+    yes: bool = False,
+    json: bool = False,
+    no_dependents: bool = False,
+    timeout: float | None = None,
+) -> None:
+    """Restart the stack or one service and its dependents in dependency order, waiting on health."""
+    from runbooks.cli import launch, options
+
+    launch("restart", options(stack, service, dry_run, yes, json, dependents=not no_dependents, timeout=timeout))
+
+
+@task(
+    name="failover-test",
+    help={
+        **COMMON,
+        "service": "the primary to fault (default: the primary of --group)",
+        "group": "gateway model group to test (default: the first route, e.g. chat)",
+        "mode": "how to fault the primary: kill | stop | pause (pause = a hung server)",
+        "rate": "requests per second through the gateway (default 2)",
+        "duration": "seconds of load in total (default 60)",
+        "fault-after": "seconds of load before the fault (default 10)",
+        "max-failed": "failed requests tolerated before the test fails (default 0)",
+        "margin": "seconds beyond cooldown + health interval for traffic to return (default 10)",
+        "max-tokens": "max_tokens of each test completion (default 8)",
+    },
+)
+def failover_test(
+    c: Context,
+    stack: str = "local",
+    service: str | None = None,
+    dry_run: bool = False,
+    yes: bool = False,
+    json: bool = False,
+    group: str | None = None,
+    mode: str = "kill",
+    rate: float = 2.0,
+    duration: float = 60.0,
+    fault_after: float = 10.0,
+    max_failed: int = 0,
+    margin: float = 10.0,
+    max_tokens: int = 8,
+) -> None:
+    """Fault a gateway primary under load; measure failover, latency and the return to the primary."""
+    from runbooks.cli import launch, options
+
+    launch(
+        "failover",
+        options(
+            stack,
+            service,
+            dry_run,
+            yes,
+            json,
+            group=group,
+            mode=mode,
+            rate=rate,
+            duration=duration,
+            fault_after=fault_after,
+            max_failed=max_failed,
+            margin=margin,
+            max_tokens=max_tokens,
+        ),
+    )
+
+
+# Qdrant backup/restore (runbooks/qdrant/tasks.py): part of this collection.
+from runbooks.qdrant.tasks import qdrant_backup, qdrant_restore  # noqa: E402
+
+__all__ = ["qdrant_backup", "qdrant_restore"]
+
+# Config-changing runbooks (runbooks/reload/tasks.py): reload, reload-status, gpu-layers.
+from runbooks.reload.tasks import gpu_layers, reload, reload_status  # noqa: E402
+
+__all__ += ["gpu_layers", "reload", "reload_status"]
+
+# The daily checklist (runbooks/daily/tasks.py): daily-check.
+from runbooks.daily.tasks import daily_check  # noqa: E402
+
+__all__ += ["daily_check"]

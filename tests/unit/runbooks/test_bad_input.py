@@ -1,0 +1,53 @@
+"""Bad input through the real `invoke` entry point: one line naming the option, exit 1, no record."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra.spec import Platform
+from runbooks import failover
+from runbooks.framework import BadInput, Options
+
+ROOT = Path(__file__).resolve().parents[3]
+INVOKE = Path(sys.executable).with_name("invoke")
+
+
+def _invoke(runs_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "INFEROPS_RUNS_DIR": str(runs_dir)}
+    return subprocess.run([str(INVOKE), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["runbook.health", "--service", "nope"], "unknown service 'nope' in stack 'local'"),
+        (["runbook.restart", "--stack", "nope"], "no such stack; available:"),
+        (["runbook.failover-test", "--rate=-1", "--yes"], "--rate must be a positive number"),
+        (["runbook.failover-test", "--mode", "explode", "--yes"], "--mode 'explode': choose one of kill, stop, pause"),
+        (["runbook.failover-test", "--group", "poetry"], "--group 'poetry' is not a gateway model group"),
+        (["runbook.failover-test", "--service", "prometheus"], "not the primary of any gateway route"),
+        (["runbook.restart", "--timeout=-5", "--yes"], "--timeout must be a positive number"),
+    ],
+)
+def test_bad_input_is_named_and_touches_nothing(runs_dir: Path, args: list[str], message: str) -> None:
+    result = _invoke(runs_dir, *args)
+    assert result.returncode == 1, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not runs_dir.exists() or not list(runs_dir.glob("*.json"))
+
+
+def test_failover_settings_defaults_and_routes(platform: Platform) -> None:
+    s = failover.settings(platform, Options())
+    assert (s["group"], s["primary"], s["secondary"]) == ("chat", "inference-chat", "inference-code")
+    s = failover.settings(platform, Options(service="inference-code"))
+    assert (s["group"], s["primary"], s["secondary"]) == ("code", "inference-code", "inference-chat")
+    with pytest.raises(BadInput, match="--fault-after"):
+        failover.settings(platform, Options(extra={"duration": 5, "fault_after": 5}))
+    with pytest.raises(BadInput, match="--max-failed"):
+        failover.settings(platform, Options(extra={"max_failed": -1}))

@@ -1,0 +1,59 @@
+"""The load generator against a real HTTP double of the gateway's completion endpoint."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from infra.spec import Platform
+from runbooks import failover
+from runbooks.load import LoadGenerator, Sample, percentile, summarize
+from tests.unit.runbooks.fakes import FakeServer, serving
+
+
+def test_percentile_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == 50.0 and percentile(values, 99) == 99.0 and percentile([], 50) is None
+
+
+def test_summarize_counts_failures_and_backends() -> None:
+    samples = [Sample(0, 0.1, True, 200, "a"), Sample(1, 0.3, True, 200, "b"), Sample(2, 5.0, False, 502, None)]
+    s = summarize(samples)
+    assert (s["requests"], s["failed"], s["p50_ms"]) == (3, 1, 100.0)
+    assert s["by_backend"] == {"None": 1, "a": 1, "b": 1}
+
+
+def test_generator_keeps_its_rate_and_identifies_the_backend(platform: Platform) -> None:
+    serving_backend = {"id": "chat-inference-chat"}
+
+    def completion(_h: dict[str, str]) -> tuple[int, Any]:
+        return 200, {
+            "choices": [{"message": {"content": "ok"}}],
+            "_headers": {"x-litellm-model-id": serving_backend["id"]},
+        }
+
+    with serving({"gw": FakeServer({"POST /v1/chat/completions": completion})}) as fakes:
+        url = f"http://127.0.0.1:{fakes['gw'].port}/v1/chat/completions"
+        gen = LoadGenerator(url, {"model": "chat"}, rate=40, backend_of=failover._served_by(platform))
+        gen.start()
+        time.sleep(0.5)
+        switch_at = gen.now()
+        serving_backend["id"] = "chat-inference-code"
+        time.sleep(0.5)
+        gen.stop()
+    samples = gen.snapshot()
+    assert 30 <= len(samples) <= 50, len(samples)  # 40 req/s for 1 s
+    assert all(s.ok for s in samples)
+    assert {s.backend for s in samples} == {"inference-chat", "inference-code"}
+    at = failover._carried_by(gen, "inference-code", switch_at)
+    assert at is not None and at >= switch_at
+
+
+def test_connection_failures_are_recorded_not_raised(platform: Platform) -> None:
+    gen = LoadGenerator("http://127.0.0.1:9/v1/chat/completions", {}, rate=20, backend_of=lambda r: None, timeout_s=1)
+    gen.start()
+    time.sleep(0.3)
+    gen.stop()
+    samples = gen.snapshot()
+    assert samples and not any(s.ok for s in samples)
+    assert all(s.error and "ConnectError" in s.error for s in samples)
