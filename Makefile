@@ -4,7 +4,7 @@ BIN    := $(VENV)/bin
 STACK  ?= local
 PYTHON ?= python3
 
-.PHONY: up test setup lint unit clean
+.PHONY: up down test unit setup clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,18 +15,22 @@ $(BIN)/.installed: pyproject.toml
 setup: $(BIN)/.installed
 	scripts/install-system-deps
 
+# Build the images (cached by input hash), bring the stack up healthy, run the health sweep.
 up: setup
-	$(BIN)/invoke stack.validate --stack $(STACK)
-	$(BIN)/invoke stack.export-compose --stack $(STACK) --out build/$(STACK)
+	$(BIN)/invoke images.build
+	$(BIN)/invoke stack.up --stack $(STACK)
+	$(BIN)/invoke runbook.health --stack $(STACK)
 
-lint: setup
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+down: setup
+	$(BIN)/invoke stack.down --stack $(STACK)
 
+# Lint, unit tier, live tier on the local stack, Pulumi engine lifecycle; always tears down.
+test: setup
+	scripts/test
+
+# The fast tier only (lint + unit, about a minute).
 unit: setup
-	$(BIN)/pytest
-
-test: lint unit
+	TIERS="lint unit" scripts/test
 
 clean:
 	rm -rf build runs

@@ -6,13 +6,15 @@ so a stack points at a built image with `<name>: inferops/<name>:local`.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from infra.spec.stackconfig import ROOT
 
 IMAGES_DIR = ROOT / "images"
-CACHE_DIR = ROOT / ".state" / "cache"
+# Machine-wide, so a fresh clone (CI) reuses the wheels and the llama-server build (~500 s).
+CACHE_DIR = Path(os.environ.get("INFEROPS_CACHE_DIR", Path.home() / ".cache" / "inferops"))
 LOG_DIR = ROOT / ".state" / "logs" / "images"
 REPO_PREFIX = "inferops"
 LOCAL_TAG = "local"
