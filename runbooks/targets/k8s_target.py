@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 REPLICAS_ANNOTATION = "inferops.io/replicas-before-stop"
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+
+
 class KubernetesTarget:
     def __init__(
         self,
@@ -47,9 +49,7 @@ class KubernetesTarget:
         from kubernetes import client, config
 
         try:
-            config.load_kube_config(
-                config_file=os.path.expanduser(self.platform.eks.kubeconfig), context=self.context
-            )
+            config.load_kube_config(config_file=os.path.expanduser(self.platform.eks.kubeconfig), context=self.context)
         except Exception:
             try:
                 config.load_incluster_config()
