@@ -4,7 +4,8 @@ It stands in for the chat and pager webhooks (Slack, Synology Chat, PagerDuty) a
 reach: Alertmanager posts here, tests read `GET /notifications` to see what would have been sent.
 Standard library only, so the image needs nothing but python3.
 
-    POST <any path>         store the body (JSON when it parses, else text) with path and time
+    POST <any path>         store the body with path and time: form fields (a dict, for the
+                            form-encoded Synology Chat payload), else JSON when it parses, else text
     GET  /notifications     every stored body as it was posted, oldest first (`?path=/alerts` filters)
     GET  /received          the same with path, content type and arrival time of each
     DELETE /notifications   forget them all (a test's clean start)
@@ -24,6 +25,16 @@ from urllib.parse import parse_qs, urlsplit
 MAX_BODY = 1 << 20
 
 
+def decode(body: bytes, content_type: str) -> Any:
+    """A form body as {field: value} (the last value of a repeated field), JSON as parsed, else text."""
+    if content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
+        return {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
+    try:
+        return json.loads(body) if body else None
+    except ValueError:
+        return body.decode("utf-8", "replace")
+
+
 class Store:
     """Notifications in arrival order, safe to use from the server's threads."""
 
@@ -32,11 +43,12 @@ class Store:
         self._lock = threading.Lock()
 
     def add(self, path: str, body: bytes, content_type: str) -> int:
-        try:
-            payload: Any = json.loads(body) if body else None
-        except ValueError:
-            payload = body.decode("utf-8", "replace")
-        item = {"received_at": time.time(), "path": path, "content_type": content_type, "body": payload}
+        item = {
+            "received_at": time.time(),
+            "path": path,
+            "content_type": content_type,
+            "body": decode(body, content_type),
+        }
         with self._lock:
             self._items.append(item)
             return len(self._items)

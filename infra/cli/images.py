@@ -12,7 +12,7 @@ from invoke import Context, Exit, task
     }
 )
 def build(c: Context, only: str | None = None, force: bool = False) -> None:
-    """Build base, llama-server, litellm, prometheus, alertmanager and alert-sink images (skips unchanged ones)."""
+    """Build the images of infra/images/catalog.py (base first; skips unchanged ones by input hash)."""
     from infra.images.build import ImageBuildError, build_images
     from infra.images.catalog import UnknownImage
     from infra.live.engine import EngineMissing

@@ -5,7 +5,7 @@ from __future__ import annotations
 from invoke import Context, Exit, task
 
 # The live-stack tasks (up, down, status) belong to this collection too.
-from infra.cli.stack_live import down, status, up  # noqa: F401
+from infra.cli.stack_live import down, preview, status, up  # noqa: F401
 
 
 @task(help={"stack": "stack name (stacks/Pulumi.<stack>.yaml)", "out": "directory to write into"})
@@ -33,14 +33,39 @@ def validate(c: Context, stack: str = "local") -> None:
     service_table(platform)
 
 
-@task(help={"stack": "an EKS stack (stacks/Pulumi.<stack>.yaml, target: eks)", "out": "directory to write into"})
-def render(c: Context, stack: str = "eks-prod", out: str = "build/k8s") -> None:
+@task(
+    help={
+        "stack": "an EKS stack (stacks/Pulumi.<stack>.yaml, target: eks)",
+        "out": "directory to write into",
+        "engine": "use the Pulumi engine built here (render_yaml_to_directory); default: when it is built",
+    }
+)
+def render(c: Context, stack: str = "eks-prod", out: str = "build/k8s", engine: bool | None = None) -> None:
     """Write every Kubernetes object the EKS program would deploy, one YAML file each (offline)."""
-    from infra.spec import ConfigError
-    from infra.targets.k8s.render import render_stack
+    import os
+    from pathlib import Path
 
+    from infra.engine.env import EngineUnavailable, check_passphrase, cli_path
+    from infra.spec import ConfigError
+
+    if engine is None:
+        try:
+            cli_path()
+            check_passphrase(os.environ)
+            engine = True
+        except EngineUnavailable:
+            engine = False
     try:
-        paths = render_stack(stack, out)
-    except ConfigError as err:
+        if engine:
+            from infra.engine.render import render_with_engine
+
+            paths = list(render_with_engine(stack, Path(out)).values())
+            how = "the Pulumi engine (render_yaml_to_directory)"
+        else:
+            from infra.targets.k8s.render import render_stack
+
+            paths = render_stack(stack, out)
+            how = "the program under Pulumi mocks (the engine needs `invoke engine.build` and a passphrase)"
+    except (ConfigError, EngineUnavailable) as err:
         raise Exit(str(err), code=2) from None
-    print(f"{len(paths)} objects written to {out}")
+    print(f"{len(paths)} objects written to {out} by {how}")

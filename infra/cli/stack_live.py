@@ -1,5 +1,7 @@
-"""`invoke stack.up` / `stack.down` / `stack.status`: the live stack on a real Docker engine.
+"""`invoke stack.up` / `stack.down` / `stack.status` / `stack.preview`.
 
+Compose stacks run on a real Docker engine (the compose export); EKS stacks run on the Pulumi
+engine built here (`invoke engine.build`), the only provider that exists on these machines.
 Registered in the `stack` collection by importing these tasks in `infra/cli/stack.py`.
 """
 
@@ -11,21 +13,35 @@ STACK = {"stack": "stack name (stacks/Pulumi.<stack>.yaml)"}
 
 
 def _errors() -> tuple[type[Exception], ...]:
+    from infra.engine.env import EngineUnavailable
     from infra.live.compose import ComposeError
     from infra.live.engine import EngineMissing
     from infra.live.preflight import PreflightFailed
     from infra.spec import ConfigError
 
-    return (ComposeError, EngineMissing, PreflightFailed, ConfigError)
+    return (ComposeError, EngineMissing, PreflightFailed, ConfigError, EngineUnavailable)
+
+
+def _on_engine(stack: str) -> bool:
+    """EKS stacks go through the Pulumi engine; compose stacks through Docker Compose."""
+    from infra.engine.ops import target_of
+
+    return target_of(stack) == "eks"
+
+
+def _engine(action: str, stack: str) -> None:
+    from infra.engine.ops import EngineStack, run
+
+    run(action, EngineStack(stack))
 
 
 @task(help=STACK)
 def up(c: Context, stack: str = "local") -> None:
-    """Bring a stack up healthy (starts dockerd on Debian if none answers) and print its health table."""
+    """Bring a stack up: compose stacks healthy on Docker (with their health table), EKS stacks with the engine."""
     from infra.live import bringup
 
     try:
-        bringup.up(stack)
+        _engine("up", stack) if _on_engine(stack) else bringup.up(stack)
     except _errors() as err:
         raise Exit(str(err), code=2) from None
 
@@ -42,7 +58,10 @@ def down(c: Context, stack: str = "local", volumes: bool = False, keep_engine: b
     from infra.live import bringup
 
     try:
-        bringup.down(stack, volumes=volumes, stop_engine=not keep_engine)
+        if _on_engine(stack):
+            _engine("destroy", stack)
+        else:
+            bringup.down(stack, volumes=volumes, stop_engine=not keep_engine)
     except _errors() as err:
         raise Exit(str(err), code=2) from None
 
@@ -54,5 +73,14 @@ def status(c: Context, stack: str = "local") -> None:
 
     try:
         bringup.status(stack)
+    except _errors() as err:
+        raise Exit(str(err), code=2) from None
+
+
+@task(help=STACK)
+def preview(c: Context, stack: str = "eks-prod") -> None:
+    """Preview a stack with the Pulumi engine built here; says so for stacks whose provider cannot run here."""
+    try:
+        _engine("preview", stack)
     except _errors() as err:
         raise Exit(str(err), code=2) from None

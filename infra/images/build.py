@@ -121,12 +121,22 @@ class Builder:
 
     def untag_stale(self, img: ImageDef, ref: str) -> None:
         """Drop older hash tags of this image (layers still used by another tag stay)."""
+        import docker.errors
+
         keep = {ref, img.local_ref}
         for image in self.client.images.list(name=img.repo):
             for tag in image.tags:
-                if tag not in keep:
+                if tag in keep:
+                    continue
+                try:
                     self.client.images.remove(tag, noprune=False)
-                    self.console.print(f"[dim]untagged stale {tag}[/]")
+                except docker.errors.APIError as err:
+                    if err.status_code != 409:
+                        raise
+                    # A running container still uses it: the next build after a redeploy drops it.
+                    self.console.print(f"[dim]kept stale {tag}: a container still uses it[/]")
+                    continue
+                self.console.print(f"[dim]untagged stale {tag}[/]")
 
     def build_base(self, img: ImageDef, ref: str) -> None:
         rootfs = CACHE_DIR / "base-rootfs"

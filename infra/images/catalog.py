@@ -71,6 +71,7 @@ IMAGES: dict[str, ImageDef] = {
         ImageDef("prometheus", "Debian's prometheus"),
         ImageDef("alertmanager", "Debian's prometheus-alertmanager"),
         ImageDef("alert-sink", "webhook receiver that stores notifications (test support)"),
+        ImageDef("synology-relay", "Alertmanager webhook -> Synology Chat form field `payload` (seed 000)"),
     )
 }
 

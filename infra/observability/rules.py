@@ -21,6 +21,8 @@ DISK_USED = (
     '(1 - node_filesystem_avail_bytes{fstype!~"tmpfs|overlay|squashfs"}'
     ' / node_filesystem_size_bytes{fstype!~"tmpfs|overlay|squashfs"})'
 )
+# Series cAdvisor kept per container name over an hour: one, plus one per restart or recreation.
+CONTAINER_SERIES = 'count by (name, host, instance) (count_over_time(container_start_time_seconds{name!=""}[1h]))'
 WHERE = "service {{ $labels.service }} ({{ $labels.instance }}) on host {{ $labels.host }}"
 
 
@@ -228,17 +230,18 @@ HOST = RuleGroup(
             runbook="daily-check",
             exporter="node-exporter",
         ),
-        # cAdvisor (not in the service table yet: add a cadvisor row to get this signal on
-        # compose hosts; Docker's own /metrics has no per-container restart count). A restart
-        # of a container changes its start time.
+        # cAdvisor (the `cadvisor` row, compose hosts). cAdvisor has no restart counter, and its
+        # container_start_time_seconds is Docker's *creation* time: an in-place restart (restart
+        # policy) leaves it unchanged. Each restart does start a new series for the container
+        # name (a new docker label `restartcount`, or a new container id when it is recreated),
+        # so the restarts in the window are the distinct series seen for that name, minus one.
         AlertRule(
             alert="ContainerRestarting",
-            expr='label_replace(changes(container_start_time_seconds{name!=""}[1h]), "service", "$1", "name", "(.+)")'
-            " > 3",
+            expr=f'label_replace({CONTAINER_SERIES} - 1, "service", "$1", "name", "(.+)") > 3',
             for_="5m",
             severity="warning",
             summary="Container restarting often",
-            description="Container {{ $labels.name }} on host {{ $labels.host }} restarted "
+            description="Container {{ $labels.name }} on host {{ $labels.host }} ({{ $labels.instance }}) restarted "
             '{{ $value | printf "%.0f" }} times in one hour.',
             runbook="restart",
             exporter="cAdvisor",

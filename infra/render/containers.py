@@ -10,9 +10,8 @@ import hashlib
 from dataclasses import dataclass
 
 from infra.render.files import ConfigFile, config_files
-from infra.render.gateway import MASTER_KEY_ENV
 from infra.render.llama import llama_args
-from infra.spec.model import HealthCheck, Platform, Role, Service, Volume
+from infra.spec.model import HealthCheck, Platform, Service, Volume
 
 LABEL_PREFIX = "io.inferops"
 CONFIG_HASH_LABEL = f"{LABEL_PREFIX}.config-hash"
@@ -122,7 +121,6 @@ def container_plan(platform: Platform, svc: Service, files: list[ConfigFile] | N
     mounted = tuple(f for f in files if f.service == svc.name)
     command = llama_args(svc) if svc.llama is not None else svc.command
     ports = (PortBinding(platform.bind_address, svc.published_port, svc.port),) if svc.publish else ()
-    secret_env = {MASTER_KEY_ENV: "gatewayMasterKey"} if svc.role is Role.GATEWAY else {}
     hc = svc.health
     return ContainerPlan(
         name=svc.name,
@@ -130,7 +128,7 @@ def container_plan(platform: Platform, svc: Service, files: list[ConfigFile] | N
         entrypoint=svc.entrypoint,
         command=tuple(command),
         env=dict(svc.env),
-        secret_env=secret_env,
+        secret_env=dict(svc.secret_env),
         ports=ports,
         healthcheck=Healthcheck(
             test=probe_command(hc, svc.health_port),

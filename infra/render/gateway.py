@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.spec.defaults import GATEWAY_KEY_ENV
 from infra.spec.model import Platform
 
-MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
+# The env var the gateway row's `secret_env` fills from the secret `gatewayMasterKey`.
+MASTER_KEY_ENV = GATEWAY_KEY_ENV
 CONFIG_PATH = "/etc/litellm/config.yaml"
 
 

@@ -8,12 +8,16 @@ mute window; a stack (the local one) shortens timings so an end-to-end alert tes
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
+from infra.spec.errors import Problem
 from infra.spec.model import Strict
+
+if TYPE_CHECKING:
+    from infra.spec.model import Platform
 
 Severity = Literal["critical", "warning", "info"]
 ReceiverKind = Literal["slack", "synology", "pagerduty", "webhook", "discard"]
@@ -40,8 +44,9 @@ class Receiver(Strict):
 
     A `webhook` may instead name an in-stack `service` (and `path`): a receiver on the stack
     network that carries no credential, such as the local stack's alert sink. A `synology`
-    receiver posts to `relay_service`, which turns Alertmanager's JSON into the form field
-    `payload` that Synology Chat expects (seed 000) using the secret incoming URL. A `discard`
+    receiver posts to `service` (the `synology-relay` row), which turns Alertmanager's JSON
+    into the form field `payload` that Synology Chat expects (seed 000) and posts it to the
+    secret incoming URL. A `discard`
     receiver drops notifications (a stack with nowhere to send them still evaluates alerts).
     """
 
@@ -180,3 +185,52 @@ class Alerting(Strict):
         """The secrets this stack's alertmanager.yml needs, in a stable order."""
         keys = {r.secret_key for r in self.receivers if r.secret_key}
         return tuple(k for k in SECRET_KEYS if k in keys)
+
+
+def alerting_problems(platform: Platform, prefix: str = "inferops:alerting") -> list[Problem]:
+    """Receivers against the service table: an in-stack receiver must be an enabled service, a
+    synology receiver must post to a relay (a row whose `secret_env` holds the Synology URL), and
+    an enabled relay must have a synology receiver (else it runs for nothing, needing a secret)."""
+    problems: list[Problem] = []
+    relay_secret = SECRET_FOR_KIND["synology"]
+    relays = {s.name for s in platform.services.values() if relay_secret in s.secret_env.values()}
+    served: set[str] = set()
+    for i, rcv in enumerate(platform.alerting.receivers):
+        if rcv.service is None:
+            continue
+        key = f"{prefix}.receivers.{i}.service"
+        svc = platform.services.get(rcv.service)
+        if svc is None:
+            problems.append(Problem(key, rcv.service, f"unknown service; known: {', '.join(platform.services)}"))
+            continue
+        if rcv.kind == "synology":
+            served.add(svc.name)
+            if svc.name not in relays:
+                problems.append(
+                    Problem(
+                        key, rcv.service, f"a synology receiver posts to a relay: use {' or '.join(sorted(relays))}"
+                    )
+                )
+                continue
+            if platform.target == "eks":
+                problems.append(
+                    Problem(key, rcv.service, "the EKS target does not deploy the relay; use a slack/webhook receiver")
+                )
+        if not svc.enabled:
+            problems.append(
+                Problem(
+                    f"inferops:services.{svc.name}.enabled",
+                    False,
+                    f"receiver {rcv.name} ({rcv.kind}) posts to {svc.name}: set services.{svc.name}.enabled: true",
+                )
+            )
+    for name in sorted(relays - served):
+        if platform.services[name].enabled:
+            problems.append(
+                Problem(
+                    f"inferops:services.{name}.enabled",
+                    True,
+                    f"no synology receiver posts to {name}: add one to {prefix}.receivers or disable {name}",
+                )
+            )
+    return problems

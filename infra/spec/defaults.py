@@ -28,9 +28,16 @@ DEFAULT_IMAGES: dict[str, str] = {
     "grafana": "grafana/grafana:12.3.0",
     "node-exporter": "prom/node-exporter:v1.10.2",
     "dcgm-exporter": "nvcr.io/nvidia/k8s/dcgm-exporter:4.4.1-4.6.0-ubuntu22.04",
+    "cadvisor": "gcr.io/cadvisor/cadvisor:v0.52.1",
     # No upstream image: built here (`invoke images.build --only alert-sink`), test stacks only.
     "alert-sink": "inferops/alert-sink:local",
+    # No upstream image: built by `invoke images.build --only synology-relay` (images/synology-relay).
+    "synology-relay": "inferops/synology-relay:local",
 }
+
+# Environment variables filled from Pulumi config secrets (a row's `secret_env`).
+GATEWAY_KEY_ENV = "LITELLM_MASTER_KEY"
+SYNOLOGY_URL_ENV = "SYNOLOGY_WEBHOOK_URL"
 
 # Which seed knob sets each inference server's GPU layers (seed 004 "GPU 레이어 조정").
 GPU_LAYER_KNOBS: dict[str, str] = {
@@ -102,9 +109,15 @@ def default_services(tuning: Tuning, images: dict[str, str]) -> dict[str, Servic
             image=images["litellm"],
             port=8000,
             command=("--config", "/etc/litellm/config.yaml", "--port", "8000"),
-            # A short DNS cache (LiteLLM's default is 300 s) lets runbook.reload move traffic by
-            # DNS within seconds (infra/spec/reload.py, docs/runbooks/reload.md).
-            env={"LITELLM_LOCAL_MODEL_COST_MAP": "True", "AIOHTTP_TTL_DNS_CACHE": "2"},
+            # runbook.reload moves traffic by DNS (docs/runbooks/reload.md): a short DNS cache
+            # (LiteLLM's default is 300 s), and idle keep-alive connections closed by the gateway
+            # (4 s) before llama-server closes them (5 s), so they never race a new request.
+            env={
+                "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+                "AIOHTTP_TTL_DNS_CACHE": "2",
+                "AIOHTTP_KEEPALIVE_TIMEOUT": "4",
+            },
+            secret_env={GATEWAY_KEY_ENV: "gatewayMasterKey"},
             health=HealthCheck(path="/health/liveliness", tool="python", start_period_s=60),
             depends_on=("inference-chat", "inference-code"),
             metrics_path="/metrics/",
@@ -189,6 +202,43 @@ def default_services(tuning: Tuning, images: dict[str, str]) -> dict[str, Servic
             gpu=Gpu(count=1),
             health=HealthCheck(path="/health", tool="curl", start_period_s=30),
             metrics_path="/metrics",
+        ),
+        # Per-container metrics on a Docker host (ContainerRestarting, container memory panels);
+        # EKS skips it (monitoring role: kube-state-metrics and the kubelet's cAdvisor cover it).
+        # Restarts show as new series (docker label `restartcount`, a new container id): keep
+        # cAdvisor's default of exporting container labels.
+        Service(
+            name="cadvisor",
+            role=Role.MONITORING,
+            image=images["cadvisor"],
+            port=8080,
+            # Prometheus scrapes it on the stack network; not published, so its 8080 never
+            # collides with a host port and its view of every container stays off the LAN.
+            publish=False,
+            command=("--docker_only=true",),
+            health=HealthCheck(path="/healthz", tool="wget", start_period_s=10),
+            volumes=(
+                Volume(source="/", target="/rootfs", read_only=True, host_path=True),
+                Volume(source="/var/run", target="/var/run", read_only=True, host_path=True),
+                Volume(source="/sys", target="/sys", read_only=True, host_path=True),
+                Volume(source="/var/lib/docker", target="/var/lib/docker", read_only=True, host_path=True),
+            ),
+            metrics_path="/metrics",
+        ),
+        # Synology Chat wants a form field `payload` (seed 000), which Alertmanager cannot send:
+        # a `synology` receiver posts here (images/synology-relay). The incoming-webhook URL is
+        # the secret alertSynologyWebhookUrl, handed over as an env var. Off by default; a stack
+        # with a synology receiver enables it (stackconfig checks the pairing).
+        Service(
+            name="synology-relay",
+            role=Role.MONITORING,
+            image=images["synology-relay"],
+            port=9097,
+            publish=False,
+            command=("--port", "9097"),
+            secret_env={SYNOLOGY_URL_ENV: "alertSynologyWebhookUrl"},
+            health=HealthCheck(path="/health", tool="python", start_period_s=5),
+            enabled=False,
         ),
         # Test support: a webhook receiver standing in for the chat/pager webhooks a test stack
         # cannot reach (images/alert-sink). Off by default; the local stack enables it.

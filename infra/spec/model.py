@@ -127,6 +127,9 @@ class Service(Strict):
     entrypoint: tuple[str, ...] | None = None
     command: tuple[str, ...] = ()
     env: dict[str, str] = Field(default_factory=dict)
+    # environment variable -> Pulumi config secret key: the programs fill the value from the
+    # secret (a Docker env / K8s Secret), so it never appears in the spec or a rendered file.
+    secret_env: dict[str, str] = Field(default_factory=dict)
     health: HealthCheck = HealthCheck()
     probes: Probes = Probes()
     depends_on: tuple[str, ...] = ()

@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from infra.spec.alerting import SECRET_KEYS as ALERTING_SECRETS
-from infra.spec.alerting import Alerting
+from infra.spec.alerting import Alerting, alerting_problems
 from infra.spec.backup import SECRET_KEYS as BACKUP_SECRETS
 from infra.spec.backup import Backup
 from infra.spec.daily_check import SECRET_KEYS as DAILY_CHECK_SECRETS
@@ -300,6 +300,13 @@ def _apply(svc: Service, o: ServiceOverride | None, problems: list[Problem]) -> 
 
 def _cross_checks(platform: Platform) -> list[Problem]:
     problems: list[Problem] = eks_problems(platform, prefix=f"{PROJECT}:eks")
+    problems.extend(alerting_problems(platform, prefix=f"{PROJECT}:alerting"))
+    for svc in platform.enabled():
+        unknown = sorted(set(svc.secret_env.values()) - set(SECRET_KEYS))
+        if unknown:
+            problems.append(
+                Problem(f"{PROJECT}:services.{svc.name}.secret_env", unknown, f"unknown secret; known: {SECRET_KEYS}")
+            )
     enabled = {s.name for s in platform.enabled()}
     for svc in platform.enabled():
         for dep in svc.depends_on:

@@ -16,7 +16,7 @@ from runbooks.qdrant import ops
 from runbooks.qdrant.connection import Qdrant
 from runbooks.qdrant.errors import QdrantError, QdrantUnreachable
 from runbooks.qdrant.manifest import Manifest
-from runbooks.qdrant.store import LocalStore
+from runbooks.qdrant.store import Store
 
 STABLE_ATTEMPTS = 3
 
@@ -56,16 +56,16 @@ def _consistent_snapshot(q: Qdrant, name: str, probe_limit: int) -> tuple[ops.Sn
 
 
 def backup_collection(
-    q: Qdrant, store: LocalStore, name: str, keep_last: int, keep_on_server: int, probe_limit: int
+    q: Qdrant, store: Store, name: str, keep_last: int, keep_on_server: int, probe_limit: int
 ) -> BackupResult:
     """Back up one collection; errors are returned in the result (the others still run)."""
     result = BackupResult(name)
     started = time.monotonic()
     try:
-        directory = store.ensure_writable(name)
+        store.ensure_writable(name)
         snap, state, probe = _consistent_snapshot(q, name, probe_limit)
         sha = ops.download(q, store, name, snap)
-        Manifest(
+        manifest = Manifest(
             collection=name,
             snapshot=snap.name,
             sha256=sha,
@@ -75,7 +75,8 @@ def backup_collection(
             points_count=state.points_count,
             config=state.config,
             probe=probe,
-        ).write(directory)
+        )
+        store.write_manifest(manifest)
         result.snapshot, result.size, result.sha256, result.points_count = snap.name, snap.size, sha, state.points_count
         result.pruned_local = store.prune(name, keep_last)
         result.pruned_server = ops.prune_server(q, name, keep_on_server)
@@ -89,7 +90,7 @@ def backup_collection(
 
 
 def backup(
-    q: Qdrant, store: LocalStore, names: list[str] | None, keep_last: int, keep_on_server: int, probe_limit: int
+    q: Qdrant, store: Store, names: list[str] | None, keep_last: int, keep_on_server: int, probe_limit: int
 ) -> list[BackupResult]:
     """Back up `names` (all collections when None/empty); unknown names fail before anything runs."""
     existing = ops.collection_names(q)

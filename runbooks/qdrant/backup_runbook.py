@@ -28,12 +28,13 @@ def _health(run: Run) -> dict[str, Any]:
 
 
 def _location(run: Run) -> dict[str, Any]:
-    from runbooks.qdrant.store import LocalStore
+    from runbooks.qdrant.store import open_store
 
-    store = LocalStore.for_platform(run.platform)
+    store = open_store(run.platform)
+    run.cleanup("close the backup location", store.close)
     store.ensure_writable("")
     run.state["store"] = store
-    return {"location": str(store.root)}
+    return {"location": store.location}
 
 
 def _backup(run: Run) -> dict[str, Any]:
@@ -72,7 +73,12 @@ def build(platform: Platform, options: Options) -> Runbook:
         exclusive=False,
         steps=(
             Step("qdrant health", _health, probe=True, summary="/readyz and /collections answer"),
-            Step("backup location", _location, probe=True, summary="the backup directory exists and is writable"),
+            Step(
+                "backup location",
+                _location,
+                probe=True,
+                summary="the backup directory or S3 bucket exists and is writable",
+            ),
             Step("backup", _backup, summary=summary),
         ),
     )

@@ -16,7 +16,7 @@ from typing import Any
 from runbooks.qdrant.connection import Qdrant
 from runbooks.qdrant.errors import ChecksumMismatch, QdrantError, VerificationFailed
 from runbooks.qdrant.manifest import Manifest, Probe
-from runbooks.qdrant.store import LocalStore
+from runbooks.qdrant.store import Store
 
 CHUNK = 1 << 20
 
@@ -130,14 +130,17 @@ def prune_server(q: Qdrant, name: str, keep: int) -> list[str]:
     return [s.name for s in doomed]
 
 
-def download(q: Qdrant, store: LocalStore, name: str, snap: Snapshot, pre_restore: bool = False) -> str:
-    """Stream the snapshot into the backup location; returns its sha256 (checked against Qdrant's)."""
+def download(q: Qdrant, store: Store, name: str, snap: Snapshot, pre_restore: bool = False) -> str:
+    """Stream the snapshot into the backup location; returns its sha256 (checked against Qdrant's).
+
+    The store keeps the bytes only if the block ends normally: a mismatch discards them (file or S3 upload).
+    """
     store.ensure_space(name, snap.size, pre_restore)
 
     def fetch() -> str:
         digest = hashlib.sha256()
         with (
-            store.receive(name, snap.name, pre_restore) as fh,
+            store.receive(name, snap.name, pre_restore, snap.size) as fh,
             q.http.stream("GET", f"/collections/{name}/snapshots/{snap.name}") as resp,
         ):
             resp.raise_for_status()

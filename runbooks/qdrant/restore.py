@@ -9,31 +9,30 @@ breaks, or is interrupted goes back to exactly what was there.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from runbooks.qdrant import ops
 from runbooks.qdrant.backup import _consistent_snapshot
 from runbooks.qdrant.connection import Qdrant
 from runbooks.qdrant.manifest import Manifest
-from runbooks.qdrant.store import LocalStore
+from runbooks.qdrant.store import Store
 
 KEEP_PRE_RESTORE = 3
 
 
 @dataclass(frozen=True)
 class Copy:
-    """A verified snapshot file in the backup location and its manifest."""
+    """A verified snapshot in the backup location, its manifest, and where it is (path or s3:// URI)."""
 
     manifest: Manifest
-    path: Path
+    where: str
 
 
-def pre_restore_copy(q: Qdrant, store: LocalStore, name: str, probe_limit: int) -> Copy | None:
+def pre_restore_copy(q: Qdrant, store: Store, name: str, probe_limit: int) -> Copy | None:
     """Snapshot what Qdrant holds now and keep it locally; None when the collection does not exist."""
     if not ops.exists(q, name):
         return None
-    directory = store.ensure_writable(name, pre_restore=True)
+    store.ensure_writable(name, pre_restore=True)
     snap, state, probe = _consistent_snapshot(q, name, probe_limit)
     sha = ops.download(q, store, name, snap, pre_restore=True)
     manifest = Manifest(
@@ -47,15 +46,15 @@ def pre_restore_copy(q: Qdrant, store: LocalStore, name: str, probe_limit: int) 
         config=state.config,
         probe=probe,
     )
-    manifest.write(directory)
+    store.write_manifest(manifest, pre_restore=True)
     ops.delete_snapshot(q, name, snap.name)  # the verified copy lives in the backup location now
     store.prune(name, KEEP_PRE_RESTORE, pre_restore=True)
-    return Copy(manifest, directory / snap.name)
+    return Copy(manifest, store.uri(name, snap.name, pre_restore=True))
 
 
-def recover_and_verify(q: Qdrant, name: str, copy: Copy, green_timeout_s: float) -> dict[str, Any]:
+def recover_and_verify(q: Qdrant, store: Store, name: str, copy: Copy, green_timeout_s: float) -> dict[str, Any]:
     """Upload-recover `copy`, wait for green, verify against its manifest (raises VerificationFailed)."""
-    ops.upload_recover(q, name, copy.path, copy.manifest.sha256)
+    ops.upload_recover(q, name, store.local_file(copy.manifest, pre_restore=True), copy.manifest.sha256)
     waited = ops.wait_green(q, name, green_timeout_s)
     verified = ops.verify(q, name, copy.manifest)
     return {"snapshot": copy.manifest.snapshot, "green_after_s": waited, **verified}

@@ -21,7 +21,7 @@ WRITER = "rag"  # the service that writes into Qdrant (seed 004: rag indexes doc
 def _collection(platform: Platform, options: Options) -> str:
     """`--collection`, else the only collection in the backup location (reindex: seed's `default`)."""
     from runbooks.qdrant.errors import QdrantError
-    from runbooks.qdrant.store import LocalStore
+    from runbooks.qdrant.store import open_store
 
     name = options.extra.get("collection")
     if name:
@@ -29,7 +29,11 @@ def _collection(platform: Platform, options: Options) -> str:
     if options.extra.get("reindex"):
         return "default"
     try:
-        found = LocalStore.for_platform(platform).collections()
+        store = open_store(platform)
+        try:
+            found = store.collections()
+        finally:
+            store.close()
     except QdrantError as err:
         raise BadInput(str(err)) from None
     if len(found) == 1:
@@ -68,16 +72,21 @@ def build(platform: Platform, options: Options, target: Target | None = None) ->
 
     def choose(run: Run) -> dict[str, Any]:
         from runbooks.qdrant import ops
-        from runbooks.qdrant.store import LocalStore
+        from runbooks.qdrant.store import open_store
 
-        store = LocalStore.for_platform(platform)
+        store = open_store(platform)
+        run.cleanup("close the backup location", store.close)  # after the rollbacks that use its copies
         run.state["store"] = store
         if reindex:
             return _reindex_config(run, store, name)
         manifest, path = store.find(name, snapshot)
         ops.check_file(manifest, path)
         run.state["backup"] = (manifest, path)
-        return {"snapshot": str(path), "points_count": manifest.points_count, "taken": manifest.created_at}
+        return {
+            "snapshot": store.uri(name, manifest.snapshot) if snapshot == "latest" else snapshot,
+            "points_count": manifest.points_count,
+            "taken": manifest.created_at,
+        }
 
     def pause(run: Run) -> dict[str, Any]:
         if not has_writer:
@@ -101,10 +110,11 @@ def build(platform: Platform, options: Options, target: Target | None = None) ->
             run.log(f"[yellow]collection {name!r} does not exist: no pre-restore copy, nothing to roll back to[/]")
             return {"pre_restore": None}
         run.on_rollback(
-            f"recover {name!r} from the pre-restore copy", lambda: recover_and_verify(q, name, pre, cfg.green_timeout_s)
+            f"recover {name!r} from the pre-restore copy",
+            lambda: recover_and_verify(q, store, name, pre, cfg.green_timeout_s),
         )
         run.measure("points_before", pre.manifest.points_count)
-        return {"pre_restore": str(pre.path), "points_count": pre.manifest.points_count}
+        return {"pre_restore": pre.where, "points_count": pre.manifest.points_count}
 
     def recover(run: Run) -> dict[str, Any]:
         from runbooks.qdrant import ops

@@ -1,5 +1,8 @@
 """The backup location: one directory per collection holding snapshot files and their manifests.
 
+`open_store(platform)` picks the store for `inferops:backup.location`: this `LocalStore` for a
+directory, `runbooks.qdrant.s3store.S3Store` for `s3://bucket/prefix` (same interface, `Store`).
+
 Layout: `<location>/<collection>/<snapshot>` + `<snapshot>.manifest.json`; copies taken just before
 a restore go to `<location>/<collection>/pre-restore/`. Files are written as `.part` and renamed
 when complete, so a full disk or a Ctrl-C never leaves a half file that looks like a backup.
@@ -12,7 +15,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from runbooks.qdrant.errors import BackupLocationError, NoSnapshot
 from runbooks.qdrant.manifest import SUFFIX, Manifest
@@ -22,6 +25,33 @@ if TYPE_CHECKING:
 
 PRE_RESTORE = "pre-restore"
 SPACE_MARGIN = 1.05  # free space wanted beyond the snapshot size
+
+
+class Store(Protocol):
+    """What the backup and restore operations need from a backup location."""
+
+    @property
+    def location(self) -> str: ...
+    def uri(self, collection: str, name: str, pre_restore: bool = False) -> str: ...
+    def ensure_writable(self, collection: str, pre_restore: bool = False) -> object: ...
+    def ensure_space(self, collection: str, size: int, pre_restore: bool = False) -> None: ...
+    def receive(self, collection: str, name: str, pre_restore: bool = False, size: int = 0) -> Any: ...
+    def write_manifest(self, manifest: Manifest, pre_restore: bool = False) -> str: ...
+    def manifests(self, collection: str, pre_restore: bool = False) -> list[Manifest]: ...
+    def collections(self) -> list[str]: ...
+    def find(self, collection: str, snapshot: str = "latest") -> tuple[Manifest, Path]: ...
+    def local_file(self, manifest: Manifest, pre_restore: bool = False) -> Path: ...
+    def prune(self, collection: str, keep: int, pre_restore: bool = False) -> list[str]: ...
+    def close(self) -> None: ...
+
+
+def open_store(platform: Platform) -> Store:
+    """The store for the stack's `inferops:backup.location`: a directory or an S3 URI."""
+    if platform.backup.is_s3:
+        from runbooks.qdrant.s3store import S3Store
+
+        return S3Store.for_platform(platform)
+    return LocalStore.for_platform(platform)
 
 
 def _human(n: float) -> str:
@@ -44,12 +74,16 @@ class LocalStore:
 
         location = platform.backup.location
         if platform.backup.is_s3:
-            raise BackupLocationError(
-                f"backup location {location} (inferops:backup.location) is an S3 URI: S3 is not implemented "
-                "yet; use a directory (a mounted volume) for now"
-            )
+            raise BackupLocationError(f"backup location {location} is an S3 URI: open it with open_store()")
         path = Path(location)
         return cls(path if path.is_absolute() else ROOT / path)
+
+    @property
+    def location(self) -> str:
+        return str(self.root)
+
+    def uri(self, collection: str, name: str, pre_restore: bool = False) -> str:
+        return str(self.directory(collection, pre_restore) / name)
 
     def directory(self, collection: str, pre_restore: bool = False) -> Path:
         base = self.root / collection
@@ -80,7 +114,7 @@ class LocalStore:
             )
 
     @contextmanager
-    def receive(self, collection: str, name: str, pre_restore: bool = False) -> Iterator[IO[bytes]]:
+    def receive(self, collection: str, name: str, pre_restore: bool = False, size: int = 0) -> Iterator[IO[bytes]]:
         """A file to write snapshot bytes into; it appears under `name` only if the block succeeds."""
         final = self.directory(collection, pre_restore) / name
         part = final.with_name(final.name + ".part")
@@ -99,6 +133,15 @@ class LocalStore:
         except BaseException:
             part.unlink(missing_ok=True)
             raise
+
+    def write_manifest(self, manifest: Manifest, pre_restore: bool = False) -> str:
+        return str(manifest.write(self.directory(manifest.collection, pre_restore)))
+
+    def local_file(self, manifest: Manifest, pre_restore: bool = False) -> Path:
+        return self.directory(manifest.collection, pre_restore) / manifest.snapshot
+
+    def close(self) -> None:
+        """Nothing to release: the files are the backup."""
 
     def manifests(self, collection: str, pre_restore: bool = False) -> list[Manifest]:
         """Manifests of the collection whose snapshot file exists, oldest first."""

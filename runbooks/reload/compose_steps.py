@@ -207,14 +207,28 @@ def _place(run: Run | None, r: Reload, platform_new: bool) -> Container:
     """The service's own container with the new (or old) settings takes over from the stand-in."""
     assert r.placer is not None and r.mover is not None and r.stand_in is not None
     platform = r.change.new if platform_new else r.change.old
+    marks: dict[str, float] = {}
+    t0 = time.monotonic()
+
+    def mark(name: str) -> None:
+        marks[name] = round(time.monotonic() - t0, 3)
+
     final, names = r.placer.create(platform, r.name)
     r.final = final
+    mark("created")
     final.start()
     instances.wait_healthy(final, _probe(r), _load_timeout(r), r.mover.progress)
+    mark("healthy")
     if run is not None:
         run.measure("final_warmup", _warm(run, final, FINAL_WARMUPS, 95, 97))
+    mark("warmed_up")
     r.mover.attach(final, names)
+    mark("attached")
     r.mover.retire(r.stand_in)
+    mark("stand_in_removed")
+    if run is not None:
+        run.measure("place_marks_s", marks)
+        run.measure("handover", r.mover.figures)
     return final
 
 

@@ -92,6 +92,25 @@ class Mover:
         self.figures.setdefault("dns_settle_s", []).append(round(settle, 2))
         return address
 
+    def client_addresses(self) -> set[str]:
+        """Addresses of the gateway(s) on the stack network: the clients whose requests must finish.
+
+        Other peers (Prometheus scraping /metrics) send idempotent GETs that their HTTP clients
+        retry on a new connection; their idle keep-alive connections do not hold a drain up.
+        """
+        import docker.errors
+
+        out: set[str] = set()
+        for gw in self.platform.by_role(Role.GATEWAY):
+            try:
+                c = self.client.containers.get(gw.name)
+            except docker.errors.NotFound:  # no gateway container: every peer counts
+                continue
+            net = (c.attrs.get("NetworkSettings", {}).get("Networks") or {}).get(self.network) or {}
+            if net.get("IPAddress"):
+                out.add(net["IPAddress"])
+        return out
+
     def busy_slots(self, old: Container) -> int:
         """Slots still processing (llama-server /slots); 0 when the image cannot tell."""
         if self.service.health.tool != "curl":
@@ -113,8 +132,9 @@ class Mover:
         timeout = self.platform.reload.drain_timeout_s
         t0 = time.monotonic()
         most = 0
+        clients = self.client_addresses()
         while True:
-            conns = netgate.read_connections(pid, port)
+            conns = [c for c in netgate.read_connections(pid, port) if not clients or c.remote in clients]
             most = max(most, len(conns))
             if not conns and self.busy_slots(old) == 0:
                 took = round(time.monotonic() - t0, 3)

@@ -171,12 +171,18 @@ def wait_healthy(
 
     Fails at once when the process exits (a broken model file), with its last log lines.
     """
+    import docker.errors
+
     t0 = time.monotonic()
     while True:
         dead = _exited(container)
         if dead:
             raise RunbookError(dead)
-        code, _ = run_in(container, probe)
+        try:
+            code, _ = run_in(container, probe)
+        except docker.errors.APIError as err:
+            # The process exited between the state check and the exec (409 "is not running").
+            raise RunbookError(_exited(container) or f"{container.name}: {err.explanation}") from None
         if code == 0:
             return time.monotonic() - t0
         waited = time.monotonic() - t0

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from runbooks.framework.record import is_alive, latest
+from runbooks.framework.record import is_alive, records
 
 FINAL = {"ok": "completed", "rolled-back": "failed", "failed": "failed", "rollback-failed": "failed"}
 
 
 def reload_status(stack: str, runbook: str = "reload") -> dict[str, Any]:
     """{state, progress_percent, message, started_at, completed_at, error, ...} of the newest run."""
-    rec = latest(runbook, stack)
+    acted = [r for r in records(runbook, stack) if r.get("status") not in ("dry-run", "refused")]
+    rec = acted[-1] if acted else None  # a dry run or a refused run reloaded nothing
     if rec is None:
         return {"state": "idle", "progress_percent": None, "message": f"no {runbook} has run on stack {stack!r}"}
     status = rec.get("status")

@@ -54,3 +54,11 @@ def test_unknown_get_is_404(sink: str) -> None:
     response = httpx.get(f"{sink}/nope")
     assert response.status_code == 404
     assert "/notifications" in response.json()["error"]
+
+
+def test_form_bodies_are_stored_as_fields(sink: str) -> None:
+    """The Synology Chat relay posts `payload=<json>` form-encoded; the sink keeps the fields."""
+    httpx.post(f"{sink}/chat", data={"payload": '{"text": "a & b"}'})
+    [received] = httpx.get(f"{sink}/received").json()
+    assert received["content_type"] == "application/x-www-form-urlencoded"
+    assert received["body"] == {"payload": '{"text": "a & b"}'}

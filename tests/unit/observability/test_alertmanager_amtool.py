@@ -72,16 +72,21 @@ def test_routes_follow_stack_config(tmp_path: Path) -> None:
     raw["alerting"] = {
         "receivers": [
             {"name": "ops", "kind": "webhook"},
-            {"name": "nas", "kind": "synology", "service": "api-gateway"},
+            {"name": "nas", "kind": "synology", "service": "synology-relay", "path": "/alerts"},
         ],
         "default_receiver": "ops",
         "routes": {"critical": ["nas", "ops"], "warning": ["nas"]},
     }
+    raw["services"] = {**raw.get("services", {}), "synology-relay": {"enabled": True}}
     platform = platform_from_config("gpu-host", raw, source="test")
     config = write(platform, tmp_path)
     assert routes_test(config, "severity=critical") == "nas,ops"
     assert routes_test(config, "severity=warning") == "nas"
     assert routes_test(config, "severity=info") == "ops"
+    nas = next(
+        r for r in alertmanager_config(platform, redacted(("alertWebhookUrl",)))["receivers"] if r["name"] == "nas"
+    )
+    assert nas["webhook_configs"][0]["url"] == "http://synology-relay:9097/alerts"
 
 
 def test_group_timings_are_the_seeds(gpu_host: Platform) -> None:

@@ -1,6 +1,10 @@
 """Fixtures of the Qdrant runbook tests: the spec-bound Qdrant test double, the rag test double,
 a platform pointing at them (QDRANT_URL / RAG_URL, fast retries, a temporary backup location).
 
+The backup location is parametrized over both stores: a temporary directory (`dir`) and a fresh
+bucket in the S3 test double (`s3`, moto's server, started once per session), so every scenario
+using `platform` runs through both. Tests about filesystems only use `dir_only`.
+
 The spec is parsed once per session; each test gets fresh doubles, and a test fails when the
 double saw a request, or gave an answer, that Qdrant's published spec does not allow.
 """
@@ -19,8 +23,13 @@ from infra.spec.stackconfig import read_stack_config
 from tests.doubles.openapi_binding import SpecMissing, load_spec
 from tests.doubles.qdrant_double import QdrantDouble
 from tests.doubles.rag_double import RagDouble
+from tests.doubles.s3_double import S3Double
 
 LIVE_URL = os.environ.get("QDRANT_URL", "").strip()
+STORES = ("dir", "s3")
+dir_only = pytest.mark.parametrize("store_kind", ["dir"])  # overrides the store_kind fixture
+AWS_ENV = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ENDPOINT_URL",
+           "AWS_REGION", "AWS_CA_BUNDLE")  # fmt: skip
 
 
 def vectors(n: int, dim: int = 8, salt: str = "") -> list[list[float]]:
@@ -53,6 +62,40 @@ def rag(qdrant: QdrantDouble) -> Iterator[RagDouble]:
         yield double
 
 
+@pytest.fixture(scope="session")
+def s3_double() -> Iterator[S3Double]:
+    double = S3Double()
+    double.start()
+    yield double
+    double.stop()
+
+
+@pytest.fixture(params=STORES)
+def store_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def use_s3_double(double: S3Double, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the standard AWS chain at the double, and only at it (no profile, no real credentials)."""
+    for name in AWS_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    for name, value in double.env().items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def backup_location(store_kind: str, tmp_path: Path, request: pytest.FixtureRequest,
+                    monkeypatch: pytest.MonkeyPatch) -> str:  # fmt: skip
+    """A temporary directory, or `s3://<fresh bucket>/qdrant` in the S3 test double."""
+    if store_kind == "dir":
+        return str(tmp_path / "backups")
+    double: S3Double = request.getfixturevalue("s3_double")
+    use_s3_double(double, tmp_path, monkeypatch)
+    return f"s3://{double.new_bucket()}/qdrant"
+
+
 def make_platform(tmp_path: Path, rag: bool = True, **backup: Any) -> Platform:
     """gpu-host's table (qdrant and rag enabled) with instant retries and a temporary backup location."""
     raw = dict(read_stack_config("gpu-host"))
@@ -65,11 +108,12 @@ def make_platform(tmp_path: Path, rag: bool = True, **backup: Any) -> Platform:
 
 
 @pytest.fixture
-def platform(tmp_path: Path, qdrant: QdrantDouble, rag: RagDouble, monkeypatch: pytest.MonkeyPatch) -> Platform:
+def platform(tmp_path: Path, qdrant: QdrantDouble, rag: RagDouble, backup_location: str,
+             monkeypatch: pytest.MonkeyPatch) -> Platform:  # fmt: skip
     monkeypatch.setenv("QDRANT_URL", qdrant.url)
     monkeypatch.setenv("RAG_URL", rag.url)
     monkeypatch.setenv("INFEROPS_RUNS_DIR", str(tmp_path / "runs"))
-    return make_platform(tmp_path)
+    return make_platform(tmp_path, location=backup_location)
 
 
 @pytest.fixture

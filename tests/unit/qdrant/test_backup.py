@@ -1,5 +1,6 @@
 """runbook.qdrant-backup against the Qdrant test double: happy path, retention, checksum mismatch,
-backup location unwritable or full, Qdrant down."""
+backup location unwritable or full, Qdrant down. Scenarios run through both stores (directory and
+the S3 test double, see conftest); filesystem ones through the directory store only."""
 
 from __future__ import annotations
 
@@ -12,16 +13,16 @@ import pytest
 from infra.spec.model import Platform
 from runbooks.qdrant.manifest import Manifest
 from tests.doubles.qdrant_double import QdrantDouble
-from tests.unit.qdrant.conftest import make_platform, vectors
-from tests.unit.qdrant.scenarios import run_backup, step, store
+from tests.unit.qdrant.conftest import dir_only, make_platform, vectors
+from tests.unit.qdrant.scenarios import read_backup, run_backup, step, store, stored
 
 
 def test_backup_writes_a_verified_snapshot_and_manifest(platform: Platform, qdrant: QdrantDouble, docs: str) -> None:
     record = run_backup(platform)
     assert record.exit_code == 0, record.error
     [manifest] = store(platform).manifests(docs)
-    path = store(platform).directory(docs) / manifest.snapshot
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == manifest.sha256
+    data = read_backup(store(platform), docs, manifest.snapshot)
+    assert hashlib.sha256(data).hexdigest() == manifest.sha256
     assert manifest.sha256 == qdrant.snapshots[docs][manifest.snapshot].checksum
     assert manifest.points_count == 20
     assert manifest.config["params"]["vectors"] == {"size": 8, "distance": "Cosine"}
@@ -33,14 +34,14 @@ def test_backup_writes_a_verified_snapshot_and_manifest(platform: Platform, qdra
 
 def test_retention_keeps_the_last_n_locally_and_on_the_server(tmp_path: Path, platform: Platform,
                                                                qdrant: QdrantDouble, docs: str) -> None:  # fmt: skip
-    limited = make_platform(tmp_path, keep_last=2, keep_on_server=1)
+    limited = make_platform(tmp_path, location=platform.backup.location, keep_last=2, keep_on_server=1)
     names = []
     for _ in range(3):
         assert run_backup(limited).exit_code == 0
         names.append(store(limited).manifests(docs)[-1].snapshot)
     kept = [m.snapshot for m in store(limited).manifests(docs)]
     assert kept == names[1:]
-    assert not (store(limited).directory(docs) / names[0]).exists()
+    assert names[0] not in stored(store(limited), docs)
     assert list(qdrant.snapshots[docs]) == names[2:]
 
 
@@ -62,10 +63,10 @@ def test_corrupted_transfer_is_detected_and_discarded(platform: Platform, qdrant
     record = run_backup(platform)
     assert record.exit_code == 1
     assert "sha256" in record.error and "corrupted" in record.error
-    directory = store(platform).directory(docs)
-    assert list(directory.iterdir()) == []  # no snapshot, no .part, no manifest
+    assert stored(store(platform), docs) == []  # no snapshot, no .part or unfinished upload, no manifest
 
 
+@dir_only
 def test_unwritable_location_fails_before_any_snapshot(tmp_path: Path, platform: Platform,
                                                        qdrant: QdrantDouble, docs: str) -> None:  # fmt: skip
     blocker = tmp_path / "a-file"
@@ -90,6 +91,7 @@ def tiny_disk(tmp_path: Path):
     subprocess.run(["umount", str(mount)], check=True)
 
 
+@dir_only
 def test_full_location_is_reported_and_leaves_no_partial_file(tiny_disk: Path, tmp_path: Path, platform: Platform,
                                                               qdrant: QdrantDouble) -> None:  # fmt: skip
     qdrant.seed("big", vectors(600, dim=64))  # a snapshot of several hundred KiB
@@ -100,6 +102,7 @@ def test_full_location_is_reported_and_leaves_no_partial_file(tiny_disk: Path, t
     assert [p.name for p in (tiny_disk / "big").iterdir()] == []
 
 
+@dir_only  # about Qdrant, not the store
 def test_qdrant_down_is_one_clear_line_naming_the_address(platform: Platform, qdrant: QdrantDouble) -> None:
     qdrant.stop()
     record = run_backup(platform)
@@ -110,6 +113,7 @@ def test_qdrant_down_is_one_clear_line_naming_the_address(platform: Platform, qd
     assert "Traceback" not in record.error and "traceback" not in step(record, "qdrant health").detail
 
 
+@dir_only  # about Qdrant, not the store
 def test_a_restarting_qdrant_is_retried(platform: Platform, qdrant: QdrantDouble, docs: str) -> None:
     qdrant.faults.unavailable = 2  # two 503s, then it answers: within QDRANT_MAX_RETRIES=2
     record = run_backup(platform)

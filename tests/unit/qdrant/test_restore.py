@@ -1,19 +1,19 @@
 """runbook.qdrant-restore against the Qdrant and rag test doubles: happy path, no snapshot, corrupted
 backup file, recover fails or restores the wrong data (rollback), rag cannot be paused, Ctrl-C
-mid-restore, Qdrant down, and the --reindex fallback."""
+mid-restore, Qdrant down, and the --reindex fallback; through both stores (directory and the S3
+test double, see conftest)."""
 
 from __future__ import annotations
 
 import os
 import signal
 import threading
-from pathlib import Path
 
 from infra.spec.model import Platform
 from tests.doubles.qdrant_double import QdrantDouble
 from tests.doubles.rag_double import RagDouble
-from tests.unit.qdrant.conftest import vectors
-from tests.unit.qdrant.scenarios import run_backup, run_restore, step, store
+from tests.unit.qdrant.conftest import dir_only, vectors
+from tests.unit.qdrant.scenarios import read_backup, run_backup, run_restore, step, store, write_backup
 
 
 def _lose_data(qdrant: QdrantDouble, name: str, keep: int = 3) -> None:
@@ -52,10 +52,9 @@ def test_no_snapshot_fails_before_touching_anything(platform: Platform, qdrant: 
 def test_corrupted_backup_file_is_refused(platform: Platform, qdrant: QdrantDouble, rag: RagDouble, docs: str) -> None:
     assert run_backup(platform).exit_code == 0
     manifest = store(platform).manifests(docs)[-1]
-    path = store(platform).directory(docs) / manifest.snapshot
-    data = bytearray(path.read_bytes())
+    data = bytearray(read_backup(store(platform), docs, manifest.snapshot))
     data[100] ^= 0xFF
-    path.write_bytes(bytes(data))
+    write_backup(store(platform), docs, manifest.snapshot, bytes(data))
     _lose_data(qdrant, docs)
     record = run_restore(platform, rag, docs)
     assert record.exit_code == 1
@@ -129,6 +128,7 @@ def test_ctrl_c_mid_restore_rolls_back(platform: Platform, qdrant: QdrantDouble,
     assert not rag.paused
 
 
+@dir_only  # about Qdrant, not the store
 def test_qdrant_down_is_a_clear_error_and_nothing_is_paused(platform: Platform, qdrant: QdrantDouble,
                                                             rag: RagDouble, docs: str) -> None:  # fmt: skip
     assert run_backup(platform).exit_code == 0
@@ -169,13 +169,12 @@ def test_reindex_that_indexes_nothing_rolls_back(platform: Platform, qdrant: Qdr
     assert len(qdrant.collections[docs].points) == 20
 
 
-def test_restore_from_a_named_file(platform: Platform, qdrant: QdrantDouble, rag: RagDouble, docs: str,
-                                   tmp_path: Path) -> None:  # fmt: skip
+def test_restore_from_a_named_file(platform: Platform, qdrant: QdrantDouble, rag: RagDouble, docs: str) -> None:
+    """--snapshot FILE: a path in the directory store, an s3:// URI in the S3 store."""
     assert run_backup(platform).exit_code == 0
     first = store(platform).manifests(docs)[-1]
     qdrant.seed(docs, vectors(5, salt="v2"))
     assert run_backup(platform).exit_code == 0
-    path = store(platform).directory(docs) / first.snapshot
-    record = run_restore(platform, rag, docs, snapshot=str(path))
+    record = run_restore(platform, rag, docs, snapshot=store(platform).uri(docs, first.snapshot))
     assert record.exit_code == 0, record.error
     assert len(qdrant.collections[docs].points) == 20

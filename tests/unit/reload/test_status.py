@@ -55,3 +55,10 @@ def test_finished_runs_map_to_seed_states_and_keep_config_changes() -> None:
     st = reload_status("rl")
     assert st["state"] == "completed" and st["progress_percent"] == 100.0
     assert st["config_changes"] == [{"key": "k", "old": 1, "new": 2}]
+
+
+def test_dry_runs_and_refused_runs_are_not_reloads() -> None:
+    _record("ok", "completed", 100).save()
+    _record("dry-run", None, None).save()
+    _record("refused", None, None).save()
+    assert reload_status("rl")["state"] == "completed"

@@ -28,7 +28,7 @@ TEST_STACK = {
             n: {"gpus": 0, "health": {"interval_s": 2, "timeout_s": 2, "start_period_s": 5}}
             for n in ("inference-chat", "inference-code", "embedding")
         },
-        **{n: {"enabled": False} for n in ("qdrant", "rag", "grafana", "node-exporter", "dcgm-exporter")},
+        **{n: {"enabled": False} for n in ("qdrant", "rag", "grafana", "node-exporter", "dcgm-exporter", "cadvisor")},
     },
 }
 

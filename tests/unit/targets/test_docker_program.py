@@ -59,7 +59,8 @@ def test_container_inputs_match_the_table(stack: str, local_resources, gpu_resou
         assert str(svc.health_port) in probe and svc.health.path in probe
         assert hc["retries"] == svc.health.retries
         ports = inputs.get("ports", [])
-        assert ports == [{"internal": svc.port, "external": svc.published_port, "ip": platform.bind_address}]
+        published = [{"internal": svc.port, "external": svc.published_port, "ip": platform.bind_address}]
+        assert ports == (published if svc.publish else [])
         env = unwrap(inputs["envs"])
         for key, value in svc.env.items():
             assert f"{key}={value}" in env
