@@ -9,32 +9,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
-import httpx
 import pytest
 
-from infra.spec import load_platform
-from runbooks.probes import health_url
 from runbooks.targets import target_for
+from tests.support.live import INVOKE, ROOT, STACK
 
 pytestmark = pytest.mark.live
-
-ROOT = Path(__file__).resolve().parents[2]
-INVOKE = str(Path(sys.executable).with_name("invoke"))
-STACK = os.environ.get("INFEROPS_LIVE_STACK", "local")
-
-
-@pytest.fixture(scope="module")
-def platform():
-    platform = load_platform(STACK)
-    gw = platform.service("api-gateway")
-    try:
-        httpx.get(health_url(platform, gw), timeout=5).raise_for_status()
-    except httpx.HTTPError as err:
-        pytest.fail(f"the {STACK} stack is not up ({err}): run `invoke stack.up --stack {STACK}` first")
-    return platform
 
 
 def test_daily_check_on_the_live_stack(platform, tmp_path: Path) -> None:

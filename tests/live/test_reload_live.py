@@ -7,10 +7,8 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
-import httpx
 import pytest
 
 from infra.render.llama import flag_value
@@ -18,24 +16,13 @@ from infra.spec import load_platform
 from infra.spec.stackconfig import stack_file
 from runbooks.framework import ExitCode, Options, execute
 from runbooks.framework.display import Display
-from runbooks.probes import health_url
 from runbooks.reload import build
 from runbooks.reload.measure import under_load
+from tests.support.live import STACK
 
 pytestmark = pytest.mark.live
 
-STACK = os.environ.get("INFEROPS_LIVE_STACK", "local")
 SERVICE = "inference-chat"
-
-
-@pytest.fixture
-def platform():
-    platform = load_platform(STACK)
-    try:
-        httpx.get(health_url(platform, platform.service("api-gateway")), timeout=5).raise_for_status()
-    except httpx.HTTPError as err:
-        pytest.fail(f"the {STACK} stack is not up ({err}): run `invoke stack.up --stack {STACK}` first")
-    return platform
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -17,26 +16,11 @@ from typing import Any
 import httpx
 import pytest
 
-from infra.spec import load_platform
 from runbooks.probes import health_url, wait_healthy_sync
 from runbooks.targets import target_for
+from tests.support.live import INVOKE, ROOT
 
 pytestmark = pytest.mark.live
-
-ROOT = Path(__file__).resolve().parents[2]
-INVOKE = str(Path(sys.executable).with_name("invoke"))
-STACK = os.environ.get("INFEROPS_LIVE_STACK", "local")
-
-
-@pytest.fixture(scope="module")
-def platform():
-    platform = load_platform(STACK)
-    gw = platform.service("api-gateway")
-    try:
-        httpx.get(health_url(platform, gw), timeout=5).raise_for_status()
-    except httpx.HTTPError as err:
-        pytest.fail(f"the {STACK} stack is not up ({err}): run `invoke stack.up --stack {STACK}` first")
-    return platform
 
 
 @pytest.fixture
