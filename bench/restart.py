@@ -76,7 +76,10 @@ def main() -> None:
         f"  start phase {start:.2f} s, critical path of health waits {cp:.2f} s: ratio {start / cp:.2f} (goal <= 1.2)"
     )
     for name, waited in ours["time_to_healthy_s"].items():
-        print(f"    {name:16s} healthy {waited:6.2f} s after start (started at +{ours['start_offsets_s'][name]:.2f} s)")
+        print(
+            f"    {name:16s} healthy {waited:6.2f} s after the start request (engine start call"
+            f" {ours['start_call_s'][name]:.2f} s; requested at +{ours['start_offsets_s'][name]:.2f} s)"
+        )
 
 
 if __name__ == "__main__":

@@ -14,7 +14,10 @@ from infra.spec.model import Platform, Service
 from runbooks.framework.errors import RunbookError
 from runbooks.targets.base import Target
 
-POLL_S = 0.2
+# An HTTP probe costs about a millisecond, so polling fast is cheap and each level of an ordered
+# restart loses at most this much after its service turns healthy. Asking the engine costs more.
+POLL_S = 0.05
+TARGET_POLL_S = 0.2
 
 
 def health_url(platform: Platform, svc: Service) -> str:
@@ -49,8 +52,8 @@ async def wait_healthy(
 ) -> float:
     """Seconds until `svc` answers its health check; RunbookError after `timeout_s`.
 
-    Published services are polled over HTTP every 0.2 s (faster than Docker's own interval);
-    unpublished ones through the target's health state.
+    Published services are polled over HTTP every 50 ms (far faster than Docker's own interval);
+    unpublished ones through the target's health state every 0.2 s.
     """
     t0 = time.monotonic()
     deadline = t0 + timeout_s
@@ -58,9 +61,11 @@ async def wait_healthy(
     client = client or httpx.AsyncClient()
     try:
         while True:
+            poll = POLL_S
             if svc.publish:
                 ok = await probe_once(client, platform, svc)
             elif target is not None:
+                poll = TARGET_POLL_S
                 state = await asyncio.to_thread(target.state, svc.name)
                 ok = state.running and state.health in ("healthy", "none")
             else:
@@ -72,7 +77,7 @@ async def wait_healthy(
                     f"{svc.name} not healthy within {timeout_s:g} s ({health_url(platform, svc)} "
                     f"expects {svc.health.expect_status})"
                 )
-            await asyncio.sleep(POLL_S)
+            await asyncio.sleep(poll)
     finally:
         if own:
             await client.aclose()

@@ -9,7 +9,7 @@ STACK_HELP = {"stack": "stack name (stacks/Pulumi.<stack>.yaml)"}
 
 @task
 def build(c: Context) -> None:
-    """Build the Pulumi CLI and the Kubernetes provider into .tools/bin (cached by version)."""
+    """Build the Pulumi CLI, the Python language host and the Kubernetes provider into .tools/bin (cached)."""
     from infra.engine.build import GoMissing, build_all
 
     try:

@@ -17,7 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.engine.tools import BIN_DIR, GO_MODULE_DIR, LANGUAGE_HOST_MODULE, SDK_VERSION_VAR, TOOLS, Tool
+from infra.engine.tools import (
+    BIN_DIR,
+    GO_MODULE_DIR,
+    LANGUAGE_HOST,
+    LANGUAGE_HOST_MODULE,
+    SDK_VERSION_VAR,
+    TOOLS,
+    Tool,
+)
 
 # Files of the provider's main package that upstream's `go generate` turns into the embedded ones.
 PROVIDER_MAIN_FILES = ("main.go", "generate.go", "schema.json", "terraform-mapping.json")
@@ -85,7 +93,8 @@ def wanted_stamp(tool: Tool, version: str, go_version: str) -> dict[str, str]:
 def is_cached(tool: Tool, stamp: dict[str, str], bin_dir: Path) -> bool:
     """The binary exists and was built from exactly this module version with this Go."""
     path = stamp_path(tool, bin_dir)
-    if not tool.binary(bin_dir).is_file() or not path.is_file():
+    companions = [bin_dir / Path(rel).name for rel in tool.companions]
+    if not tool.binary(bin_dir).is_file() or not path.is_file() or not all(c.is_file() for c in companions):
         return False
     try:
         return json.loads(path.read_text()) == stamp
@@ -125,6 +134,18 @@ def generate_provider_main(tool: Tool, version: str, module_dir: Path) -> str:
     return f"./gen/{tool.name}"
 
 
+def copy_companions(tool: Tool, version: str, module_dir: Path, bin_dir: Path) -> None:
+    """Files the binary needs beside it, from the module (read-only in the cache: copied executable)."""
+    if not tool.companions:
+        return
+    source = module_dir_of(tool.module, version, module_dir)
+    for rel in tool.companions:
+        dest = bin_dir / Path(rel).name
+        dest.unlink(missing_ok=True)
+        shutil.copyfile(source / rel, dest)
+        dest.chmod(0o755)
+
+
 def build_tool(tool: Tool, version: str, go_version: str, module_dir: Path, bin_dir: Path) -> Built:
     """Build one tool unless its stamp says this version is already there."""
     stamp = wanted_stamp(tool, version, go_version)
@@ -136,6 +157,7 @@ def build_tool(tool: Tool, version: str, go_version: str, module_dir: Path, bin_
     ldflags = f"-s -w -X {tool.version_var}={tool.stamp(version)}"
     bin_dir.mkdir(parents=True, exist_ok=True)
     run_go(["build", "-ldflags", ldflags, "-o", str(binary), package], cwd=module_dir)
+    copy_companions(tool, version, module_dir, bin_dir)
     stamp_path(tool, bin_dir).write_text(json.dumps(stamp, indent=1) + "\n")
     return Built(tool, version, (time.monotonic() - started) / 60, binary.stat().st_size, cached=False)
 
@@ -173,7 +195,7 @@ def build_all(bin_dir: Path = BIN_DIR, report: Callable[[str], None] = print) ->
     problem = probe_language_host(sdk, GO_MODULE_DIR)
     if problem:
         report(
-            f"pulumi-language-python: not buildable here ({problem}); "
-            "Python programs run through the Automation API's in-process language server instead."
+            f"{LANGUAGE_HOST_MODULE}@{sdk}: not served here ({problem}); "
+            f"{LANGUAGE_HOST.name} was built from {LANGUAGE_HOST.module} instead (docs/engine.md)."
         )
     return built

@@ -7,6 +7,9 @@ Why each variable:
 - Secrets use the passphrase provider; the passphrase comes from `PULUMI_CONFIG_PASSPHRASE_FILE`
   (preferred: a 0600 file, nothing in shell history) or `PULUMI_CONFIG_PASSPHRASE`, as Pulumi
   itself reads them. Neither set is an error here, before the engine would prompt.
+- The project's virtualenv `bin` next on PATH: the language host built here (v3.79, see
+  docs/engine.md) predates the CLI passing Pulumi.yaml's `virtualenv` option to it, and runs the
+  first `python3` on PATH, which must be the one with the project's packages.
 - `.tools/bin` first on PATH: the engine uses plugins found on PATH ("ambient" plugins), so
   `PULUMI_IGNORE_AMBIENT_PLUGINS` must stay unset; `PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION`
   makes a missing plugin an error instead of a download attempt.
@@ -23,6 +26,7 @@ from infra.engine.tools import BIN_DIR, CLI
 from infra.spec.stackconfig import ROOT
 
 STATE_DIR = ROOT / ".state" / "pulumi"
+VENV_BIN = ROOT / ".venv" / "bin"
 PASSPHRASE_VARS = ("PULUMI_CONFIG_PASSPHRASE_FILE", "PULUMI_CONFIG_PASSPHRASE")
 OFFLINE = {
     "PULUMI_SKIP_UPDATE_CHECK": "true",
@@ -72,6 +76,6 @@ def engine_env(
         | {
             "PULUMI_BACKEND_URL": state_dir.resolve().as_uri(),
             "PULUMI_HOME": str((state_dir / "home").resolve()),
-            "PATH": os.pathsep.join([str(bin_dir.resolve()), base.get("PATH", os.defpath)]),
+            "PATH": os.pathsep.join([str(bin_dir.resolve()), str(VENV_BIN), base.get("PATH", os.defpath)]),
         }
     )

@@ -1,10 +1,9 @@
-"""preview / up / destroy with the real engine, through the Automation API.
+"""preview / up / destroy with the real engine, through the Automation API on the project itself.
 
-Why the Automation API and an inline program: the Python language host
-(`pulumi-language-python`) cannot be built from the module proxy here (docs/engine.md). For
-inline programs the Automation API serves the language-host protocol itself, in this process,
-and hands its address to the CLI (`--client`), so the CLI needs no language plugin. The program
-is `infra.program.main`, the same function `infra/__main__.py` runs under `pulumi up`.
+The Automation API drives the built CLI on the project directory, exactly as `pulumi up -s
+<stack>` does: the CLI starts the Python language host (`.tools/bin/pulumi-language-python`),
+which runs `infra/__main__.py` in the project's virtualenv. The API adds typed results and
+event streams for the tests and the tasks.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from infra.engine.env import STATE_DIR, EngineUnavailable, cli_path, engine_env
 from infra.engine.tools import BIN_DIR, KUBERNETES, Tool
-from infra.spec.stackconfig import PROJECT, ROOT
+from infra.spec.stackconfig import ROOT
 
 if TYPE_CHECKING:
     from pulumi import automation as auto
@@ -54,12 +53,10 @@ def check_target(target: str, stack: str, bin_dir: Path = BIN_DIR) -> None:
         raise EngineUnavailable(f"{tool.binary(bin_dir)} does not exist: run `invoke engine.build`")
 
 
-def open_stack(where: EngineStack, program: Callable[[], None] | None = None) -> auto.Stack:
-    """Create or select the stack on the local backend, with the inline program."""
+def open_stack(where: EngineStack) -> auto.Stack:
+    """Create or select the stack on the local backend; the program is the project's own."""
     from pulumi import automation as auto
 
-    if program is None:
-        from infra.program import main as program
     cli = cli_path(where.bin_dir)
     env = engine_env(where.environ, where.state_dir, where.bin_dir)
     opts = auto.LocalWorkspaceOptions(
@@ -68,7 +65,7 @@ def open_stack(where: EngineStack, program: Callable[[], None] | None = None) ->
         pulumi_command=auto.PulumiCommand(root=str(cli.parent.parent)),
         env_vars=env,
     )
-    return auto.create_or_select_stack(stack_name=where.name, project_name=PROJECT, program=program, opts=opts)
+    return auto.create_or_select_stack(stack_name=where.name, work_dir=str(where.project_dir), opts=opts)
 
 
 def target_of(stack: str) -> str:

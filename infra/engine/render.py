@@ -1,57 +1,35 @@
 """The EKS program on the real engine with the real Kubernetes provider in render mode.
 
-With `render_yaml_to_directory` the provider writes each object as YAML under the directory
-(`0-crd/`, `1-manifest/`) instead of calling a cluster, so `up`, `preview` and `destroy` run the
-whole engine (diffs, state, secrets) with no cluster here. The program is the real one
-(`infra.program.main`); only the keyword arguments of its `k8s.Provider` are swapped for
-render mode while it runs, since the program itself has no render switch (see docs/engine.md).
+With `eks.render_yaml_to_directory` set in the stack config, the program gives its provider
+pulumi-kubernetes' `renderYamlToDirectory`: the provider writes each object as YAML under the
+directory (`0-crd/`, `1-manifest/`) instead of calling a cluster, so `up`, `preview` and
+`destroy` run the whole engine (the CLI, the Python language host running `infra/__main__.py`,
+diffs, state, secrets) with no cluster here.
 """
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infra.spec.stackconfig import PROJECT, ROOT, stack_file
 
+if TYPE_CHECKING:
+    from pulumi import automation as auto
+
 # The same marker the mock-engine render writes (infra.targets.k8s.render.REDACTED).
 REDACTED = "REDACTED: pulumi config secret {project}:{key}"
+RENDER_KEY = f"{PROJECT}:eks.render_yaml_to_directory"
 
 
-@contextlib.contextmanager
-def provider_renders_to(directory: Path) -> Iterator[None]:
-    """While active, every `pulumi_kubernetes.Provider` built renders into `directory`."""
-    import pulumi_kubernetes as k8s
+def render_into(stack: auto.Stack, directory: Path) -> None:
+    """Switch a (scratch) stack to render mode: its provider writes into `directory`."""
+    from pulumi import automation as auto
 
-    real = k8s.Provider
-
-    class RenderProvider(real):  # type: ignore[misc, valid-type]
-        def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
-            kwargs.pop("kubeconfig", None)
-            kwargs.pop("context", None)
-            super().__init__(resource_name, *args, render_yaml_to_directory=str(directory.resolve()), **kwargs)
-
-    k8s.Provider = RenderProvider
-    try:
-        yield
-    finally:
-        k8s.Provider = real
-
-
-def render_program(directory: Path) -> Callable[[], None]:
-    """The inline program: `infra.program.main` with its Kubernetes provider in render mode."""
-
-    def program() -> None:
-        from infra.program import main
-
-        with provider_renders_to(directory):
-            main()
-
-    return program
+    stack.set_config(RENDER_KEY, auto.ConfigValue(str(directory.resolve())), path=True)
 
 
 def rendered_files(directory: Path) -> dict[str, Path]:
@@ -75,13 +53,13 @@ def secret_keys_used(platform: Any) -> list[str]:
 
 
 def scratch_project(stack: str, directory: Path) -> Path:
-    """Copy the files the CLI reads (Pulumi.yaml, the stack file) so that `stack init` and
-    `config set` on a throwaway stack leave `stacks/` alone."""
+    """A throwaway project that runs the real program: Pulumi.yaml and the stack file copied (so
+    `stack init` and `config set` leave `stacks/` alone), `infra/` and `.venv` linked."""
     (directory / "stacks").mkdir(parents=True, exist_ok=True)
-    # The CLI checks that Pulumi.yaml's `main` exists even though the inline program replaces it.
-    (directory / "infra").mkdir(exist_ok=True)
     shutil.copy(ROOT / "Pulumi.yaml", directory / "Pulumi.yaml")
     shutil.copy(stack_file(stack), directory / "stacks")
+    for name in ("infra", ".venv"):
+        (directory / name).symlink_to(ROOT / name, target_is_directory=True)
     return directory
 
 
@@ -103,7 +81,8 @@ def render_with_engine(stack: str, out: Path, environ: Mapping[str, str] | None 
     with tempfile.TemporaryDirectory(prefix="inferops-render-") as tmp:
         project = scratch_project(stack, Path(tmp))
         where = EngineStack(stack, project_dir=project, state_dir=project / "state", environ=environ)
-        engine_stack = open_stack(where, program=render_program(out))
+        engine_stack = open_stack(where)
+        render_into(engine_stack, out)
         have = engine_stack.get_all_config()
         for key in secret_keys_used(platform):
             if f"{PROJECT}:{key}" not in have:

@@ -16,6 +16,8 @@ from infra.spec.stackconfig import ROOT
 GO_MODULE_DIR = ROOT / "tools" / "pulumi"
 # The provider has its own module graph: it does not compile against the CLI's pulumi/pkg/v3.
 K8S_MODULE_DIR = GO_MODULE_DIR / "kubernetes"
+# The Python language host, from the last sdk/v3 that contained it (tools/pulumi/language-python/go.mod).
+LANGUAGE_HOST_DIR = GO_MODULE_DIR / "language-python"
 BIN_DIR = ROOT / ".tools" / "bin"
 # The upstream Makefiles stamp versions through these linker variables:
 # pulumi sdk/{go,python,nodejs}/Makefile and pkg (CLI): sdk/v3/go/common/version.Version;
@@ -38,9 +40,16 @@ class Tool:
     generated: bool = False
     # pulumi's goreleaser stamps the tag (`v3.x.y`); pulumi-kubernetes stamps `pulumictl get version` (`4.x.y`).
     keep_v: bool = True
+    # Files of the module that must sit next to the binary (the language host runs its exec shim).
+    companions: tuple[str, ...] = ()
+    # (module pseudo-version, upstream version) pairs: a pseudo-version names a commit, not a release.
+    commit_versions: tuple[tuple[str, str], ...] = ()
 
     def stamp(self, module_version: str) -> str:
         """The version string linked into the binary for this module version."""
+        known = dict(self.commit_versions)
+        if module_version in known:
+            return known[module_version]
         return module_version if self.keep_v else module_version.removeprefix("v")
 
     def binary(self, bin_dir: Path = BIN_DIR) -> Path:
@@ -61,11 +70,24 @@ KUBERNETES = Tool(
     module_dir=K8S_MODULE_DIR,
     generated=True,
     keep_v=False,
+    # Upstream's build (pulumictl) stamps an untagged commit `<next minor>-alpha.<commit unix time>`;
+    # Pulumi's PyPI wheel of this commit, pulumi-kubernetes 4.25.0a1768448096, carries the same
+    # version in its pulumi-plugin.json, so the SDK pin and the built provider agree exactly.
+    commit_versions=(("v4.0.0-20260115033456-f47bc2d6f199", "4.25.0-alpha.1768448096"),),
 )
-TOOLS: tuple[Tool, ...] = (CLI, KUBERNETES)
+LANGUAGE_HOST = Tool(
+    name="pulumi-language-python",
+    module="github.com/pulumi/pulumi/sdk/v3",
+    package="github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python",
+    version_var=SDK_VERSION_VAR,
+    module_dir=LANGUAGE_HOST_DIR,
+    companions=("python/cmd/pulumi-language-python-exec",),
+)
+TOOLS: tuple[Tool, ...] = (CLI, LANGUAGE_HOST, KUBERNETES)
 
-# Wanted, but not buildable from the module proxy this project reaches (see docs/engine.md).
-# The build probes them each time and prints the proxy's answer, so the day they appear it says so.
+# The language host's own module at the CLI's version: not served by the module proxy this
+# project reaches (see docs/engine.md). The build probes it each time and prints the proxy's
+# answer, so the day it appears the build says so.
 LANGUAGE_HOST_MODULE = "github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3"
 
 

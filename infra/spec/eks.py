@@ -193,6 +193,9 @@ class Eks(Strict):
 
     kubeconfig: str = "~/.kube/config"
     context: str = ""
+    # pulumi-kubernetes' renderYamlToDirectory: write every object as YAML under this directory
+    # instead of applying it; no cluster is contacted (`invoke stack.render`, the engine tests).
+    render_yaml_to_directory: str = ""
     region: str = Field("us-west-2", pattern=r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$")
     zones: tuple[str, ...] = ()
     cluster_name: str = Field("inferops", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
@@ -237,7 +240,7 @@ def eks_problems(platform: Platform, prefix: str = "inferops:eks") -> list[Probl
             problems.append(
                 Problem(f"{prefix}.zones", z, f"zone outside region {eks.region}; use {eks.region}a, {eks.region}b, …")
             )
-    if platform.target != "eks":
+    if platform.target != "eks" or eks.render_yaml_to_directory:
         return problems
     if not eks.context:
         problems.append(

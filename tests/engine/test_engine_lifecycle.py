@@ -1,7 +1,8 @@
-"""Pulumi's integration-test lifecycle on the EKS program, with the real engine and the real
-Kubernetes provider in render mode (no cluster): up writes the manifests, a second preview is
-empty, a one-key config change previews exactly the objects it changes, up applies it, destroy
-removes them. Secrets never reach the state file, nor any rendered file but a Secret's.
+"""Pulumi's integration-test lifecycle on the EKS program, with the real engine (CLI, Python
+language host running infra/__main__.py) and the real Kubernetes provider in render mode (no
+cluster): up writes the manifests, a second preview is empty, a one-key config change previews
+exactly the objects it changes, up applies it, destroy removes them. Secrets never reach the
+state file, nor any rendered file but a Secret's.
 
 Needs the tools from `invoke engine.build` (.tools/bin); skipped with the reason otherwise.
 """
@@ -17,7 +18,7 @@ import pytest
 import yaml
 
 from infra.engine.ops import EngineStack, open_stack
-from infra.engine.render import render_program, rendered_files, scratch_project, secret_keys_used
+from infra.engine.render import render_into, rendered_files, scratch_project, secret_keys_used
 from infra.engine.tools import BIN_DIR, TOOLS
 from infra.spec.stackconfig import PROJECT, platform_from_config, read_stack_config
 from tests.unit.k8s.conftest import crd_validator  # noqa: F401  (fixture)
@@ -86,7 +87,8 @@ def test_lifecycle_in_render_mode(project: Path, crd_validator, monkeypatch: pyt
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE_FILE", str(project / "passphrase"))
     out = project / "rendered"
     where = EngineStack(STACK, project_dir=project, state_dir=project / "state", bin_dir=BIN_DIR)
-    stack = open_stack(where, program=render_program(out))
+    stack = open_stack(where)
+    render_into(stack, out)
     values = {key: f"s3cret-{secrets.token_hex(8)}" for key in secret_keys_used(base)}
     assert values, "the EKS program reads at least the gateway master key"
     for key, value in values.items():

@@ -14,6 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.render.containers import ContainerPlan
+from infra.spec.eks import Eks
 from infra.spec.model import Platform
 from infra.spec.stackconfig import PROJECT
 from infra.targets.k8s.karpenter import karpenter_objects
@@ -69,7 +70,7 @@ def deploy_eks(platform: Platform, observability: ObservabilityData | None = Non
     by_service = plans(platform)
     secrets = {k: config.require_secret(k) for k in needed_secrets(by_service, data)}
     eks = platform.eks
-    provider = k8s.Provider("eks", kubeconfig=os.path.expanduser(eks.kubeconfig), context=eks.context)
+    provider = k8s.Provider("eks", **provider_args(eks))
     created: dict[str, pulumi.Resource] = {}
     for obj in eks_manifests(platform, secrets, data, by_service):
         deps = [created[k] for k in _dependencies(obj) if k in created]
@@ -77,6 +78,13 @@ def deploy_eks(platform: Platform, observability: ObservabilityData | None = Non
     pulumi.export("namespaces", [eks.namespaces.inference, eks.namespaces.monitoring])
     pulumi.export("objects", sorted(created))
     return created
+
+
+def provider_args(eks: Eks) -> dict[str, str]:
+    """The cluster from the kubeconfig context, or, in render mode, a directory and no cluster."""
+    if eks.render_yaml_to_directory:
+        return {"render_yaml_to_directory": os.path.abspath(os.path.expanduser(eks.render_yaml_to_directory))}
+    return {"kubeconfig": os.path.expanduser(eks.kubeconfig), "context": eks.context}
 
 
 def logical_name(obj: Manifest) -> str:

@@ -28,12 +28,36 @@ def test_every_tool_module_is_required_by_its_wrapper() -> None:
     assert not missing, f"tools/pulumi/go.mod does not require {missing}"
 
 
+def semver(pep440: str) -> str:
+    """A PyPI version as the plugin version Pulumi's wheels carry (4.25.0a17 -> 4.25.0-alpha.17)."""
+    from packaging.version import Version
+
+    v = Version(pep440)
+    base = ".".join(map(str, v.release))
+    if v.pre is None:
+        return base
+    label = {"a": "alpha", "b": "beta", "rc": "rc"}[v.pre[0]]
+    return f"{base}-{label}.{v.pre[1]}"
+
+
 @needs_go
-def test_cli_is_not_older_than_the_python_sdk() -> None:
-    """The CLI must be at least the SDK's version (a newer CLI runs older SDKs, not the reverse)."""
-    cli = tuple(int(p) for p in required_versions()[CLI.module].removeprefix("v").split("."))
-    sdk = tuple(int(p) for p in pinned("pulumi").split("."))
-    assert cli[0] == sdk[0] and cli >= sdk, f"CLI {cli} vs pulumi SDK {sdk}"
+def test_cli_is_the_python_sdk_version() -> None:
+    assert required_versions()[CLI.module] == f"v{pinned('pulumi')}"
+
+
+@needs_go
+def test_provider_stamp_is_the_python_sdk_version() -> None:
+    """The Python SDK asks the engine for exactly this plugin version; the build stamps it."""
+    module_version = required_versions(KUBERNETES.module_dir)[KUBERNETES.module]
+    assert KUBERNETES.stamp(module_version) == semver(pinned("pulumi-kubernetes"))
+
+
+def test_provider_alpha_number_is_the_commit_time_of_the_pseudo_version() -> None:
+    from datetime import UTC, datetime
+
+    for pseudo, upstream in KUBERNETES.commit_versions:
+        commit_time = datetime.strptime(pseudo.split("-")[1], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+        assert upstream.endswith(f"-alpha.{int(commit_time.timestamp())}")
 
 
 @needs_go
@@ -57,6 +81,7 @@ def test_provider_gets_the_pulumi_version_its_own_go_mod_names() -> None:
 def test_stamps_follow_upstream_conventions() -> None:
     assert CLI.stamp("v3.274.1") == "v3.274.1"  # goreleaser stamps the tag
     assert KUBERNETES.stamp("v4.34.2") == "4.34.2"  # pulumictl get version, no `v`
+    assert semver("4.25.0a1768448096") == "4.25.0-alpha.1768448096" and semver("4.34.2") == "4.34.2"
 
 
 def test_second_build_is_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

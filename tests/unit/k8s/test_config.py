@@ -69,3 +69,16 @@ def test_eks_prod_stack_file_is_valid(monkeypatch: pytest.MonkeyPatch, tmp_path:
     monkeypatch.setenv("HOME", str(tmp_path))  # no kubeconfig of this machine leaks in
     platform = load_platform("eks-prod")
     assert platform.target == "eks" and platform.eks.context and len(platform.eks.zone_list) == 3
+
+
+def test_render_mode_needs_no_cluster_and_gives_the_provider_only_the_directory(tmp_path: Path) -> None:
+    from infra.targets.k8s.program import provider_args
+
+    raw = eks_raw(tmp_path, kubeconfig=str(tmp_path / "none"), context="")
+    with pytest.raises(ConfigError):
+        platform_from_config("eks-prod", raw, source="test")
+    raw["eks"]["render_yaml_to_directory"] = str(tmp_path / "out")
+    eks = platform_from_config("eks-prod", raw, source="test").eks
+    assert provider_args(eks) == {"render_yaml_to_directory": str(tmp_path / "out")}
+    cluster = load_platform("eks-prod").eks
+    assert provider_args(cluster) == {"kubeconfig": str(Path(cluster.kubeconfig).expanduser()), "context": cluster.context}

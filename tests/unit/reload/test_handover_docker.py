@@ -11,6 +11,8 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -26,11 +28,16 @@ HTTPD = "mkdir -p /www && echo ok > /www/health && exec httpd -f -p 8080 -h /www
 
 @pytest.fixture
 def env():
-    from tests.unit.runbooks.dockerfix import docker_or_skip, ensure_image
+    from tests.unit.runbooks.dockerfix import docker_or_skip, ensure_image, scratch_network
 
     client = docker_or_skip()
     tag = f"reloadtest-{uuid.uuid4().hex[:6]}"
-    net = client.networks.create(tag)
+    with scratch_network(client, tag):
+        yield from _env(client, tag, ensure_image(client))
+
+
+def _env(client: Any, tag: str, image: str) -> Iterator[tuple[Any, ...]]:
+    """One busybox httpd as the old inference-chat on network `tag`; what the test made is removed."""
     raw = {
         "network": tag,
         "gpuHost": False,
@@ -44,7 +51,7 @@ def env():
     }
     platform = platform_from_config("unit", raw, source="test")
     old = client.containers.run(
-        ensure_image(client),
+        image,
         ["sh", "-c", HTTPD],
         name=f"{tag}-old",
         network=tag,
@@ -57,7 +64,6 @@ def env():
     yield client, platform, tag, old, made
     for c in made:
         instances.remove(c, stop_timeout_s=1)
-    net.remove()
 
 
 def _probe() -> list[str]:

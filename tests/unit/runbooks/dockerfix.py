@@ -110,3 +110,20 @@ def fake_stack(client: Any, base: Platform, services: list[str], unhealthy: tupl
         for c in created:
             with contextlib.suppress(Exception):
                 c.remove(force=True)
+
+
+@contextmanager
+def scratch_network(client: Any, name: str) -> Iterator[Any]:
+    """A bridge network that is gone afterwards with every container still on it, whatever the test
+    left behind (a stand-in the runbook made, a container whose removal failed)."""
+    net = client.networks.create(name)
+    try:
+        yield net
+    finally:
+        with contextlib.suppress(Exception):
+            net.reload()
+        for c in net.containers:
+            with contextlib.suppress(Exception):
+                c.remove(force=True)
+        with contextlib.suppress(Exception):
+            net.remove()
