@@ -4,14 +4,18 @@ Prints: the slowest single request among those the sweep sends (each health endp
 inference server's `/slots`, the gateway's `/health`, Prometheus' targets), the sequential curl
 loop (the seed's script, same health URLs, from the service table), and runbook.health's parallel
 sweep, as times and ratios. Single requests and the sweep are timed the same way: on an HTTP
-client set up before the clock starts, each request on a new connection. Goal: sweep <= 1.3 x the
-slowest single request.   Usage: .venv/bin/python bench/health_sweep.py [--stack local] [--rounds 7]
+client set up before the clock starts, each request on a new connection; each figure is a median
+over the rounds. Also printed: the sum of the single requests, the work a sweep asks of the
+machine, which bounds a parallel sweep from below when the client and the servers share few
+cores. Goal: sweep <= 1.3 x the slowest single request.
+Usage: .venv/bin/python bench/health_sweep.py [--stack local] [--rounds 7]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import statistics
 import subprocess
@@ -42,14 +46,15 @@ def swept_requests(platform: Platform) -> list[tuple[str, dict[str, str]]]:
     return out
 
 
-async def slowest_single(requests: list[tuple[str, dict[str, str]]]) -> tuple[float, str]:
-    times = []
+async def single_times(requests: list[tuple[str, dict[str, str]]]) -> dict[str, float]:
+    """Each request alone, one after another, each on a new client set up before its clock starts."""
+    times = {}
     for url, headers in requests:
-        async with httpx.AsyncClient() as client:  # a new connection, as in the sweep
+        async with httpx.AsyncClient() as client:
             t0 = time.monotonic()
             await client.get(url, headers=headers, timeout=10)
-            times.append((time.monotonic() - t0, url))
-    return max(times)
+            times[url] = time.monotonic() - t0
+    return times
 
 
 async def one_sweep(platform: Platform) -> tuple[float, list[str]]:
@@ -79,20 +84,26 @@ def main() -> None:
     requests = swept_requests(platform)
     health_urls = [health_url(platform, s) for s in platform.enabled() if s.publish]
     asyncio.run(one_sweep(platform))  # warm-up: imports and first connections
-    singles, loops, sweeps, slowest_urls = [], [], [], []
+    singles: dict[str, list[float]] = {url: [] for url, _ in requests}
+    loops, sweeps = [], []
     for _ in range(args.rounds):
-        single, url = asyncio.run(slowest_single(requests))
-        singles.append(single)
-        slowest_urls.append(url)
+        for url, took in asyncio.run(single_times(requests)).items():
+            singles[url].append(took)
         loops.append(curl_loop(health_urls))
         elapsed, down = asyncio.run(one_sweep(platform))
         sweeps.append(elapsed)
         if down:
             raise SystemExit(f"not all services are up ({', '.join(down)}): the figures would mean nothing")
-    slow, loop, swp = (statistics.median(v) for v in (singles, loops, sweeps))
-    print(f"stack {args.stack}: {len(health_urls)} health endpoints, {len(requests)} requests per sweep,")
-    print(f"median of {args.rounds} rounds; slowest request most often {statistics.mode(slowest_urls)}")
-    print(f"slowest single request       {slow * 1000:8.1f} ms")
+    typical = {url: statistics.median(v) for url, v in singles.items()}
+    slowest_url = max(typical, key=typical.__getitem__)
+    slow, work = typical[slowest_url], sum(typical.values())
+    loop, swp = statistics.median(loops), statistics.median(sweeps)
+    cores = os.cpu_count() or 1
+    print(f"stack {args.stack}: {len(health_urls)} health endpoints, {len(requests)} requests per sweep, medians of "
+          f"{args.rounds} rounds, {cores} CPU cores shared by the client and every server")  # fmt: skip
+    print(f"slowest single request       {slow * 1000:8.1f} ms   ({slowest_url})")
+    print(f"all requests, one by one     {work * 1000:8.1f} ms   (the work a sweep asks for; / {cores} cores ="
+          f" {work / cores * 1000:.1f} ms, a floor for any parallel sweep here)")  # fmt: skip
     print(f"sequential curl loop (seed)  {loop * 1000:8.1f} ms   {loop / slow:5.2f} x slowest (health endpoints only)")
     print(
         f"runbook.health sweep         {swp * 1000:8.1f} ms   {swp / slow:5.2f} x slowest (goal <= 1.3)"

@@ -2,7 +2,9 @@
 
 Both on the live stack in one run. The seed's procedure is replayed through the same target
 (stop every container, start every container, sleep 60 s, then one health sweep). Prints both
-times, the critical path of health waits, and restart / critical path (goal <= 1.2).
+times, the critical path of health waits (each from the request to start a service until it is
+healthy), and restart / critical path (goal <= 1.2); also the ratio with the engine's start calls
+left out of the floor.
 Usage: .venv/bin/python bench/restart.py [--stack local] [--seed-sleep 60]
 """
 
@@ -20,6 +22,7 @@ from pathlib import Path
 
 from infra.spec import load_platform
 from runbooks.health import sweep
+from runbooks.restart import critical_path
 from runbooks.targets import target_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,6 +77,12 @@ def main() -> None:
     print(f"runbook.restart total (stop + start + verify):              {ours['wall_s']:7.1f} s")
     print(
         f"  start phase {start:.2f} s, critical path of health waits {cp:.2f} s: ratio {start / cp:.2f} (goal <= 1.2)"
+    )
+    health_only = {n: w - ours["start_call_s"][n] for n, w in ours["time_to_healthy_s"].items()}
+    cp_health = critical_path(load_platform(args.stack), list(health_only), health_only)
+    print(
+        f"  without the engine's start calls in the floor: critical path {cp_health:.2f} s, "
+        f"ratio {start / cp_health:.2f} (the engine's own start time counted as runbook overhead)"
     )
     for name, waited in ours["time_to_healthy_s"].items():
         print(

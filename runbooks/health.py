@@ -251,6 +251,28 @@ async def _after_up(
     await task
 
 
+def _views(
+    client: httpx.AsyncClient,
+    gate: HostGate,
+    platform: Platform,
+    services: list[Service],
+    rows: dict[str, ServiceHealth],
+    done: dict[str, asyncio.Event],
+    notes: list[str],
+) -> list[Coroutine[Any, Any, None]]:
+    """The gateway's view of the backends and Prometheus' view of its targets, where published."""
+    jobs: list[Coroutine[Any, Any, None]] = []
+    gateways = [s for s in platform.by_role(Role.GATEWAY) if s.publish]
+    if gateways and any(s.llama is not None for s in services):
+        gw = gateways[0]
+        jobs.append(_after_up(rows, done, gw.name, notes, _gateway_view(client, gate, platform, gw, rows, notes)))
+    proms = [s for s in platform.enabled() if s.name == "prometheus" and s.publish]
+    if proms:
+        view = _prometheus_view(client, gate, platform, proms[0], rows, notes)
+        jobs.append(_after_up(rows, done, proms[0].name, notes, view))
+    return jobs
+
+
 async def sweep(platform: Platform, services: list[Service], client: httpx.AsyncClient | None = None) -> HealthReport:
     """Check `services` (and the gateway's and Prometheus' views of them), all in parallel."""
     gate = HostGate()
@@ -262,8 +284,10 @@ async def sweep(platform: Platform, services: list[Service], client: httpx.Async
     client = client or httpx.AsyncClient()  # its TLS context costs ~20 ms: set up before the clock starts
     t0 = time.monotonic()
     try:
-        jobs = []
         done = {s.name: asyncio.Event() for s in services}
+        # The views are the slowest answers (the gateway's verdicts, Prometheus' target list):
+        # they go out first, so the rest are sent while those are being worked on.
+        jobs = _views(client, gate, platform, services, rows, done, notes)
         for svc in services:
             if not svc.publish:
                 rows[svc.name].state, rows[svc.name].error = "skipped", "not published on the host"
@@ -272,20 +296,6 @@ async def sweep(platform: Platform, services: list[Service], client: httpx.Async
             jobs.append(_check_health(client, gate, platform, rows[svc.name], svc, done[svc.name]))
             if svc.llama is not None and not svc.llama.embeddings:
                 jobs.append(_check_load(client, gate, platform, rows[svc.name], svc))
-        gateways = [s for s in platform.by_role(Role.GATEWAY) if s.publish]
-        if gateways and any(s.llama is not None for s in services):
-            jobs.append(
-                _after_up(
-                    rows, done, gateways[0].name, notes, _gateway_view(client, gate, platform, gateways[0], rows, notes)
-                )
-            )
-        proms = [s for s in platform.enabled() if s.name == "prometheus" and s.publish]
-        if proms:
-            jobs.append(
-                _after_up(
-                    rows, done, proms[0].name, notes, _prometheus_view(client, gate, platform, proms[0], rows, notes)
-                )
-            )
         await asyncio.gather(*jobs)
         elapsed = time.monotonic() - t0
     finally:

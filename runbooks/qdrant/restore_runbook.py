@@ -2,9 +2,10 @@
 
 Replaces seed 004 scenario 2's "데이터 손상 시 복구" (`down qdrant`, `rm -rf` the data, `up`, `POST
 /index?collection=default`), which deletes the data before any copy exists. Order here: health;
-pause the writers (rag); a verified pre-restore copy of whatever Qdrant still holds; recover with
-`priority=snapshot` and the checksum; wait green; verify against the manifest; resume the writers;
-rag /health. Any failure or Ctrl-C after the copy rolls back to it, then resumes the writers.
+hold the writers (rag: `Target.hold`, docker pause / Kubernetes scale to 0); a verified pre-restore
+copy of whatever Qdrant still holds; recover with `priority=snapshot` and the checksum; wait green;
+verify against the manifest; release the writers; rag /health. Any failure or Ctrl-C after the
+copy rolls back to it, then releases the writers.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def _collection(platform: Platform, options: Options) -> str:
 
 
 def build(platform: Platform, options: Options, target: Target | None = None) -> Runbook:
-    """`target` is how the writers are paused (tests pass a double); default: the stack's target."""
+    """`target` is how the writers are held (tests pass a double); default: the stack's target."""
     name = _collection(platform, options)
     reindex = bool(options.extra.get("reindex"))
     snapshot = str(options.extra.get("snapshot") or "latest")
@@ -88,18 +89,21 @@ def build(platform: Platform, options: Options, target: Target | None = None) ->
             "taken": manifest.created_at,
         }
 
-    def pause(run: Run) -> dict[str, Any]:
+    def hold(run: Run) -> dict[str, Any]:
         if not has_writer:
-            return {"writers": f"{WRITER} is not enabled in stack {platform.stack!r}: nothing to pause"}
+            return {"writers": f"{WRITER} is not enabled in stack {platform.stack!r}: nothing to hold"}
         from runbooks.framework import RunbookError
         from runbooks.targets import TargetError
 
+        # Registered first: Ctrl-C in the middle of a hold (scaled to 0, pods still going) releases too.
+        undo = run.on_rollback(f"release {WRITER}", lambda: writers(run).release(WRITER))
         try:
-            writers(run).pause(WRITER)
+            writers(run).hold(WRITER)
         except TargetError as err:
-            raise RunbookError(f"cannot pause the writer {WRITER!r}: {err}; nothing was changed") from None
-        run.state["pause_undo"] = run.on_rollback(f"unpause {WRITER}", lambda: writers(run).unpause(WRITER))
-        return {"paused": WRITER}
+            undo.discharge()  # a hold that fails leaves the service as it was (Target.hold)
+            raise RunbookError(f"cannot hold the writer {WRITER!r}: {err}; nothing was changed") from None
+        run.state["hold_undo"] = undo
+        return {"held": WRITER, "where": writers(run).where}
 
     def copy(run: Run) -> dict[str, Any]:
         from runbooks.qdrant.restore import pre_restore_copy, recover_and_verify
@@ -132,12 +136,12 @@ def build(platform: Platform, options: Options, target: Target | None = None) ->
         run.measure("points_after", result["points_count"])
         return result
 
-    def resume(run: Run) -> dict[str, Any]:
-        if "pause_undo" not in run.state:
-            return {"writers": "none paused"}
-        writers(run).unpause(WRITER)
-        run.state["pause_undo"].discharge()
-        return {"unpaused": WRITER}
+    def release(run: Run) -> dict[str, Any]:
+        if "hold_undo" not in run.state:
+            return {"writers": "none held"}
+        writers(run).release(WRITER)
+        run.state["hold_undo"].discharge()
+        return {"released": WRITER}
 
     def rag_health(run: Run) -> dict[str, Any]:
         if not has_writer:
@@ -182,11 +186,11 @@ def build(platform: Platform, options: Options, target: Target | None = None) ->
         steps = (
             health_step,
             Step("choose backup", choose, probe=True, summary=f"{snapshot} backup of {name!r}; sha256 of the file"),
-            Step("pause writers", pause, destructive=True, summary=f"pause {WRITER} through the target"),
+            Step("hold writers", hold, destructive=True, summary=f"hold {WRITER}: docker pause / k8s scale to 0"),
             Step("pre-restore copy", copy, summary=f"snapshot {name!r} as it is now, download and verify it"),
             Step("recover", recover, destructive=True, summary="upload with priority=snapshot + checksum; wait green"),
             Step("verify", verify, probe=True, summary="points count, vectors config and probe ids vs the manifest"),
-            Step("resume writers", resume, summary=f"unpause {WRITER}"),
+            Step("release writers", release, summary=f"release {WRITER}: unpause / scale back"),
             Step("rag health", rag_health, probe=True, summary="rag /health answers 200"),
         )
     what = "reindex through RAG" if reindex else f"restore from the {snapshot} backup"

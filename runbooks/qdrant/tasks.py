@@ -10,7 +10,7 @@ from invoke import Context, task
 COMMON = {
     "stack": "stack name: stacks/Pulumi.<stack>.yaml (default: local); QDRANT_URL overrides its Qdrant address",
     "dry-run": "print the plan, run only the read-only checks that lead it, change nothing",
-    "yes": "allow destructive steps (pause rag, recover, recreate) without asking",
+    "yes": "allow destructive steps (hold rag, recover, recreate) without asking",
     "json": "print the run record as JSON on stdout (human output stays on stderr)",
 }
 

@@ -65,6 +65,15 @@ class Target(Protocol):
 
     def unpause(self, service: str) -> None: ...
 
+    def hold(self, service: str) -> None:
+        """Stop the service taking work, reversibly, the cheapest way this target allows (a restore
+        holds Qdrant's writer). Not always `pause`: on Kubernetes a frozen pod is restarted by its
+        liveness probe and writes again, so each target says what holding means there. A hold that
+        raises TargetError leaves the service as it was."""
+
+    def release(self, service: str) -> None:
+        """Undo `hold`: the service takes work again (as many instances as before the hold)."""
+
     def logs(self, service: str, tail: int = 100, since: float | None = None) -> str: ...
 
     def exec(self, service: str, command: list[str]) -> ExecResult: ...

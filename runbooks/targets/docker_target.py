@@ -133,6 +133,14 @@ class DockerTarget:
         if c.status == "paused":
             self._do(service, "unpause", lambda c: c.unpause())
 
+    def hold(self, service: str) -> None:
+        """docker pause: the freezer stops every process at once and nothing restarts a paused
+        container, so the service holds exactly as it was (connections included) until release."""
+        self.pause(service)
+
+    def release(self, service: str) -> None:
+        self.unpause(service)
+
     def logs(self, service: str, tail: int = 100, since: float | None = None) -> str:
         c = self.container(service)
         kwargs: dict[str, Any] = {"tail": tail, "stdout": True, "stderr": True}

@@ -3,14 +3,16 @@
 Each service is a Deployment or StatefulSet named after it. stop = scale to 0 (the replica
 count before is kept in an annotation, so start puts it back), restart = rollout restart (the
 `kubectl.kubernetes.io/restartedAt` template annotation), kill = delete the pods, pause = SIGSTOP
-to PID 1 through exec (a hung server, as far as Kubernetes can show one). Pods are found with the
-workload's own selector, so the labels are whatever the EKS program put there.
+to PID 1 through exec (a hung server, as far as Kubernetes can show one), hold = stop and wait until
+the pods are gone (see `hold`). Pods are found with the workload's own selector, so the labels are
+whatever the EKS program put there.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import time
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -23,6 +25,12 @@ if TYPE_CHECKING:
 
 REPLICAS_ANNOTATION = "inferops.io/replicas-before-stop"
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+DEFAULT_GRACE_S = 30  # a pod's terminationGracePeriodSeconds when its template sets none
+POLL_S = 0.2
+
+
+class WorkloadMissing(TargetError):
+    """The namespace has no Deployment or StatefulSet of the service (the API server said 404)."""
 
 
 class KubernetesTarget:
@@ -69,13 +77,17 @@ class KubernetesTarget:
 
         return client.CoreV1Api(self.api)
 
-    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    def _call(self, what: str, fn: Any, *args: Any, raw: bool = False, **kwargs: Any) -> Any:
+        """fn(*args, **kwargs); an unreachable API server is a TargetError, and so is an API error
+        unless `raw` (the caller looks at its status)."""
         from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError
 
         try:
             return fn(*args, **kwargs)
         except ApiException as err:
+            if raw:
+                raise
             raise TargetError(f"{what} in {self.where}: {err.status} {err.reason}") from None
         except (HTTPError, OSError) as err:
             raise TargetError(f"{what}: {self.where} does not answer: {err}") from None
@@ -84,7 +96,7 @@ class KubernetesTarget:
         self._call("list workloads", self.apps.list_namespaced_deployment, self.namespace, limit=1)
 
     def _workload(self, service: str) -> tuple[str, Any]:
-        """('deployment'|'statefulset', object) of the service."""
+        """('deployment'|'statefulset', object) of the service; WorkloadMissing when neither exists."""
         from kubernetes.client.exceptions import ApiException
 
         self.platform.service(service)
@@ -93,11 +105,11 @@ class KubernetesTarget:
             ("statefulset", self.apps.read_namespaced_stateful_set),
         ):
             try:
-                return kind, read(service, self.namespace)
+                return kind, self._call(f"read {kind} {service}", read, service, self.namespace, raw=True)
             except ApiException as err:
                 if err.status != 404:
                     raise TargetError(f"read {kind} {service} in {self.where}: {err.status} {err.reason}") from None
-        raise TargetError(f"no Deployment or StatefulSet {service!r} in {self.where}; is the stack deployed?")
+        raise WorkloadMissing(f"no Deployment or StatefulSet {service!r} in {self.where}; is the stack deployed?")
 
     def _patch(self, service: str, body: dict[str, Any]) -> None:
         kind, _ = self._workload(service)
@@ -131,7 +143,7 @@ class KubernetesTarget:
     def state(self, service: str) -> ServiceState:
         try:
             _, wl = self._workload(service)
-        except TargetError:
+        except WorkloadMissing:  # not any TargetError: a 401 or a cluster that is down is no answer
             return ServiceState(service, "missing")
         want = wl.spec.replicas or 0
         ready = (wl.status.ready_replicas or 0) if wl.status else 0
@@ -149,11 +161,40 @@ class KubernetesTarget:
         self._scale(service, 0)
 
     def start(self, service: str) -> None:
+        """Scale back to the count kept by `stop` (else the stack's), then drop that annotation, so
+        a later `kubectl scale --replicas=0` is not undone with a stale count."""
         _, wl = self._workload(service)
-        if wl.spec.replicas:
-            return
         before = (wl.metadata.annotations or {}).get(REPLICAS_ANNOTATION)
-        self._scale(service, int(before) if before else self.platform.service(service).replicas)
+        if not wl.spec.replicas:
+            self._scale(service, int(before) if before else self.platform.service(service).replicas)
+        if before is not None:
+            self._patch(service, {"metadata": {"annotations": {REPLICAS_ANNOTATION: None}}})
+
+    def hold(self, service: str, timeout_s: float | None = None) -> None:
+        """Scale to 0 (`stop`, the count kept in the annotation) and wait until no pod is left.
+
+        Not `pause`: a SIGSTOPped pod fails its liveness probe, the kubelet restarts the container
+        in the middle of a restore and it starts writing again. Scaling to 0 is a state Kubernetes
+        keeps. The wait matters as much: a terminating pod still serves (and writes) for up to its
+        grace period. Default bound: the template's terminationGracePeriodSeconds + 15 s.
+        """
+        _, wl = self._workload(service)
+        grace = wl.spec.template.spec.termination_grace_period_seconds if wl.spec.template.spec else None
+        budget = timeout_s if timeout_s is not None else (grace if grace is not None else DEFAULT_GRACE_S) + 15
+        self.stop(service)
+        deadline = time.monotonic() + budget
+        while left := self._pods(service):
+            if time.monotonic() > deadline:
+                self.start(service)  # a hold that fails leaves the service as it was
+                names = ", ".join(p.metadata.name for p in left)
+                raise TargetError(
+                    f"{service}: pods {names} still there {budget:g} s after scaling to 0 in {self.where}; scaled back"
+                )
+            time.sleep(POLL_S)
+
+    def release(self, service: str) -> None:
+        """Undo `hold`: scale back to the replicas it kept (`start`)."""
+        self.start(service)
 
     def restart(self, service: str, timeout_s: float = 10) -> None:
         now = datetime.now(UTC).isoformat(timespec="seconds")

@@ -37,10 +37,10 @@ from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from tests.doubles.openapi_binding import SpecGuard, load_spec
+from tests.doubles.serving import LoopbackServer
 
 SNAPSHOT_FORMAT = "inferops-qdrant-double/1"
 VERSION = "1.19.0"
@@ -131,15 +131,13 @@ class SnapshotFile:
         return {"name": self.name, "creation_time": self.created, "size": self.size, "checksum": self.checksum}
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        """Request lines would drown test output."""
-
-
-class QdrantDouble:
+class QdrantDouble(LoopbackServer):
     """Test double of Qdrant's REST API (see module docstring). Use as a context manager."""
 
+    thread_name = "qdrant-double"
+
     def __init__(self, snapshot_dir: Path, spec: Any | None = None) -> None:
+        super().__init__()
         self.guard = SpecGuard(spec if spec is not None else load_spec())
         self.faults = Faults()
         self.collections: dict[str, Collection] = {}
@@ -149,40 +147,10 @@ class QdrantDouble:
         self._lock = threading.RLock()
         self._seq = 0
         self._version = 0
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
         self._map = Map([Rule(path, methods=[method], endpoint=op) for path, method, op in ROUTES])
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
     # ---- lifecycle -------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> QdrantDouble:
-        """Listen on 127.0.0.1 (a random port the first time, the same port after `stop()`)."""
-        self._server = make_server("127.0.0.1", self.port, self._wsgi, threaded=True, request_handler=_QuietHandler)
-        self.port = self._server.server_port
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.02,), name="qdrant-double", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Close the listening socket: clients get 'connection refused', like a Qdrant that is down."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> QdrantDouble:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     # ---- seeding helpers (tests) -------------------------------------------------------------
     def seed(self, name: str, vectors: list[list[float]], distance: str = "Cosine") -> None:
         """Create collection `name` holding one point per vector (ids 1..n, payload {"n": id})."""

@@ -1,25 +1,25 @@
 """RagDouble: a TEST DOUBLE of the rag service (its image cannot be built or pulled here).
 
 It implements the two endpoints the Qdrant runbooks use, as seed 004 describes them:
-`GET /health` (200 only when Qdrant answers and the service is not paused) and
+`GET /health` (200 only when Qdrant answers and the service is not held or scaled to 0) and
 `POST /index?collection=<name>` (embed a fixed corpus and upsert it into Qdrant through the
 official client, creating the collection if it is missing). `RagDouble` also acts as the target
-for the runbook's writer pause/unpause (`pause("rag")`), and can refuse to pause (`fail_pause`),
-like an engine that lost the container.
+that holds/releases the runbook's writer (`hold("rag")`, a docker pause), and can refuse to hold
+(`fail_hold`), like an engine that lost the container. On Kubernetes the kube API double is the
+target instead; `on_scale` ties this double to the rag Deployment there: at 0 replicas it answers
+503, like a Service with no ready endpoints.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from typing import Any
 
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from runbooks.targets.base import TargetError
-from tests.doubles.qdrant_double import _QuietHandler
+from tests.doubles.serving import LoopbackServer
 
 CORPUS = [f"document {i}: notes about llama.cpp, LiteLLM failover and Qdrant snapshots" for i in range(12)]
 
@@ -34,60 +34,48 @@ def embed(text: str, dim: int) -> list[float]:
     return [(b - 127.5) / 127.5 for b in raw[:dim]]
 
 
-class RagDouble:
-    """Test double of rag (`/health`, `/index`) and of the target that pauses it."""
+class RagDouble(LoopbackServer):
+    """Test double of rag (`/health`, `/index`) and of the target that holds it."""
+
+    thread_name = "rag-double"
 
     def __init__(self, qdrant_url: str, corpus: list[str] | None = None) -> None:
+        super().__init__()
         self.qdrant_url = qdrant_url
         self.corpus = corpus if corpus is not None else CORPUS
-        self.paused = False
-        self.fail_pause = False
-        self.events: list[str] = []  # "pause rag", "unpause rag", "index default", ...
-        self._server: Any = None
-        self.port = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> RagDouble:
-        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_QuietHandler)
-        self.port = self._server.server_port
-        threading.Thread(target=self._server.serve_forever, args=(0.02,), name="rag-double", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> RagDouble:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.held = False
+        self.fail_hold = False
+        self.replicas: int | None = None  # pods of the rag Deployment, when tied to the kube double
+        self.events: list[str] = []  # "hold rag", "release rag", "index default", "scale rag 0", ...
 
     # ---- the Target interface the restore runbook uses ------------------------------------------
     @property
     def where(self) -> str:
         return f"rag test double at {self.url}"
 
-    def pause(self, service: str) -> None:
-        if self.fail_pause:
+    def hold(self, service: str) -> None:
+        if self.fail_hold:
             raise TargetError(f"no container for service {service!r} (rag test double told to fail)")
-        self.events.append(f"pause {service}")
-        self.paused = True
+        self.events.append(f"hold {service}")
+        self.held = True
 
-    def unpause(self, service: str) -> None:
-        self.events.append(f"unpause {service}")
-        self.paused = False
+    def release(self, service: str) -> None:
+        self.events.append(f"release {service}")
+        self.held = False
+
+    # ---- tie to the rag Deployment of the kube API double (KubeApiDouble.on_replicas) -----------
+    def on_scale(self, kind: str, name: str, replicas: int) -> None:
+        if kind == "Deployment" and name == "rag":
+            self.events.append(f"scale rag {replicas}")
+            self.replicas = replicas
 
     # ---- HTTP ---------------------------------------------------------------------------------
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
-        if self.paused:
+        if self.held:
             response = Response("paused", status=503)
+        elif self.replicas == 0:
+            response = Response("no endpoints available for service rag (0 replicas)", status=503)
         elif request.path == "/health" and request.method == "GET":
             response = self._health()
         elif request.path == "/index" and request.method == "POST":

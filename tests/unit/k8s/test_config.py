@@ -81,4 +81,5 @@ def test_render_mode_needs_no_cluster_and_gives_the_provider_only_the_directory(
     eks = platform_from_config("eks-prod", raw, source="test").eks
     assert provider_args(eks) == {"render_yaml_to_directory": str(tmp_path / "out")}
     cluster = load_platform("eks-prod").eks
-    assert provider_args(cluster) == {"kubeconfig": str(Path(cluster.kubeconfig).expanduser()), "context": cluster.context}
+    kubeconfig = str(Path(cluster.kubeconfig).expanduser())
+    assert provider_args(cluster) == {"kubeconfig": kubeconfig, "context": cluster.context}

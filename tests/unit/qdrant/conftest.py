@@ -7,10 +7,15 @@ using `platform` runs through both. Tests about filesystems only use `dir_only`.
 
 The spec is parsed once per session; each test gets fresh doubles, and a test fails when the
 double saw a request, or gave an answer, that Qdrant's published spec does not allow.
+
+The Kubernetes path (test_restore_k8s.py): `eks_platform` is eks-prod's table with the same test
+settings, `kube` the kube API test double seeded with the EKS program's objects (the writer target
+is KubernetesTarget on it), and the rag test double follows the rag Deployment's replicas.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +25,7 @@ import pytest
 
 from infra.spec import Platform, platform_from_config
 from infra.spec.stackconfig import read_stack_config
+from tests.doubles.kube_double import KubeApiDouble
 from tests.doubles.openapi_binding import SpecMissing, load_spec
 from tests.doubles.qdrant_double import QdrantDouble
 from tests.doubles.rag_double import RagDouble
@@ -96,15 +102,18 @@ def backup_location(store_kind: str, tmp_path: Path, request: pytest.FixtureRequ
     return f"s3://{double.new_bucket()}/qdrant"
 
 
-def make_platform(tmp_path: Path, rag: bool = True, **backup: Any) -> Platform:
-    """gpu-host's table (qdrant and rag enabled) with instant retries and a temporary backup location."""
-    raw = dict(read_stack_config("gpu-host"))
+def make_platform(tmp_path: Path, rag: bool = True, stack: str = "gpu-host", **backup: Any) -> Platform:
+    """`stack`'s table (gpu-host, eks-prod: qdrant and rag enabled) with instant retries and a
+    temporary backup location; an eks kubeconfig that does not exist (no machine state leaks in)."""
+    raw = copy.deepcopy(read_stack_config(stack))
+    if "eks" in raw:
+        raw["eks"] = {**raw["eks"], "kubeconfig": str(tmp_path / "no-kubeconfig")}
     if not rag:
         raw["services"] = {**(raw.get("services") or {}), "rag": {"enabled": False}}
     raw["tuning"] = {**(raw.get("tuning") or {}), "QDRANT_MAX_RETRIES": 2, "QDRANT_RETRY_MIN_WAIT": 0,
                      "QDRANT_RETRY_MAX_WAIT": 0.05, "QDRANT_TIMEOUT": 10}  # fmt: skip
     raw["backup"] = {"location": str(tmp_path / "backups"), "keep_last": 2, "green_timeout_s": 10, **backup}
-    return platform_from_config("gpu-host", raw, source="test")
+    return platform_from_config(stack, raw, source="test")
 
 
 @pytest.fixture
@@ -121,3 +130,38 @@ def docs(qdrant: QdrantDouble) -> str:
     """A seeded collection `docs` of 20 points."""
     qdrant.seed("docs", vectors(20))
     return "docs"
+
+
+# ---- the Kubernetes target (eks-prod) --------------------------------------------------------------
+RAG_REPLICAS = 2  # scaled by hand before the restore; the stack says 1, so "back to 2" uses the annotation
+
+
+@pytest.fixture(scope="session")
+def eks_objects(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    """What the EKS program registers for eks-prod, rendered once (Pulumi mocks, ≈1 s)."""
+    from infra.targets.k8s.render import manifests
+
+    return manifests(make_platform(tmp_path_factory.mktemp("eks-objects"), stack="eks-prod"))
+
+
+@pytest.fixture
+def eks_platform(tmp_path: Path, qdrant: QdrantDouble, rag: RagDouble, monkeypatch: pytest.MonkeyPatch) -> Platform:
+    """eks-prod, Qdrant and rag reached through an operator's port-forwards (here: the doubles)."""
+    monkeypatch.setenv("QDRANT_URL", qdrant.url)
+    monkeypatch.setenv("RAG_URL", rag.url)
+    monkeypatch.setenv("INFEROPS_RUNS_DIR", str(tmp_path / "runs"))
+    return make_platform(tmp_path, stack="eks-prod")
+
+
+@pytest.fixture
+def kube(eks_objects: list[dict[str, Any]], eks_platform: Platform, rag: RagDouble) -> Iterator[KubeApiDouble]:
+    """The kube API test double with rag at RAG_REPLICAS; the rag double answers 503 at 0 replicas."""
+    double = KubeApiDouble(eks_objects, version=eks_platform.eks.kubernetes_version)
+    double.set_replicas("rag", RAG_REPLICAS)
+    double.scales.clear()
+    rag.replicas = RAG_REPLICAS
+    double.on_replicas(rag.on_scale)
+    with double:
+        yield double
+    violations = double.guard.take()
+    assert not violations, "Kubernetes schema violations:\n" + "\n".join(violations)

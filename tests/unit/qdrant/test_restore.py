@@ -1,7 +1,7 @@
 """runbook.qdrant-restore against the Qdrant and rag test doubles: happy path, no snapshot, corrupted
-backup file, recover fails or restores the wrong data (rollback), rag cannot be paused, Ctrl-C
+backup file, recover fails or restores the wrong data (rollback), rag cannot be held, Ctrl-C
 mid-restore, Qdrant down, and the --reindex fallback; through both stores (directory and the S3
-test double, see conftest)."""
+test double, see conftest). The Kubernetes target (rag scaled to 0): test_restore_k8s.py."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def test_restore_brings_back_the_backup_and_verifies_it(platform: Platform, qdra
     assert len(qdrant.collections[docs].points) == 20
     assert step(record, "verify").detail["points_count"] == 20
     assert record.measurements["points_before"] == 3 and record.measurements["points_after"] == 20
-    assert rag.events == ["pause rag", "unpause rag"] and not rag.paused
+    assert rag.events == ["hold rag", "release rag"] and not rag.held
     # the upload carried priority=snapshot and the file's checksum
     manifest = store(platform).manifests(docs)[-1]
     uploads = [p for m, p in qdrant.requests if "/snapshots/upload" in p]
@@ -73,7 +73,7 @@ def test_failed_recover_rolls_back_to_the_pre_restore_copy(platform: Platform, q
     assert step(record, "recover").status == "failed" and "500" in record.error
     assert [r.status for r in record.rollbacks if r.kind == "rollback"] == ["ok", "ok"]
     assert set(qdrant.collections[docs].points) == before
-    assert rag.events == ["pause rag", "unpause rag"]
+    assert rag.events == ["hold rag", "release rag"]
 
 
 def test_wrong_data_fails_verification_and_rolls_back(platform: Platform, qdrant: QdrantDouble, rag: RagDouble,
@@ -86,18 +86,18 @@ def test_wrong_data_fails_verification_and_rolls_back(platform: Platform, qdrant
     assert step(record, "verify").status == "failed"
     assert "points count 10, manifest 20" in record.error
     assert len(qdrant.collections[docs].points) == 3  # back to the pre-restore state
-    assert not rag.paused
+    assert not rag.held
 
 
-def test_rag_cannot_be_paused_changes_nothing(platform: Platform, qdrant: QdrantDouble, rag: RagDouble,
+def test_rag_cannot_be_held_changes_nothing(platform: Platform, qdrant: QdrantDouble, rag: RagDouble,
                                               docs: str) -> None:  # fmt: skip
     assert run_backup(platform).exit_code == 0
     _lose_data(qdrant, docs)
-    rag.fail_pause = True
+    rag.fail_hold = True
     uploads_before = len(qdrant.snapshots.get(docs, {}))
     record = run_restore(platform, rag, docs)
     assert record.exit_code == 1
-    assert "cannot pause the writer 'rag'" in record.error
+    assert "cannot hold the writer 'rag'" in record.error and "nothing was changed" in record.error
     assert len(qdrant.collections[docs].points) == 3
     assert len(qdrant.snapshots.get(docs, {})) == uploads_before
     assert not any("/snapshots/upload" in p for _, p in qdrant.requests)
@@ -125,11 +125,11 @@ def test_ctrl_c_mid_restore_rolls_back(platform: Platform, qdrant: QdrantDouble,
     assert step(record, "recover").status == "interrupted"
     qdrant.faults.delay_s.clear()
     assert len(qdrant.collections[docs].points) == 3
-    assert not rag.paused
+    assert not rag.held
 
 
 @dir_only  # about Qdrant, not the store
-def test_qdrant_down_is_a_clear_error_and_nothing_is_paused(platform: Platform, qdrant: QdrantDouble,
+def test_qdrant_down_is_a_clear_error_and_nothing_is_held(platform: Platform, qdrant: QdrantDouble,
                                                             rag: RagDouble, docs: str) -> None:  # fmt: skip
     assert run_backup(platform).exit_code == 0
     qdrant.stop()

@@ -72,6 +72,17 @@ def test_stop_start_kill_pause_unpause_restart(stack: Platform) -> None:
     assert wait_healthy_sync(stack, svc, 10) < 10
 
 
+def test_hold_freezes_the_same_container_and_release_brings_it_back(stack: Platform) -> None:
+    t = DockerTarget(stack)
+    before = t.inspect("inference-chat")["State"]["StartedAt"]
+    t.hold("inference-chat")
+    assert t.state("inference-chat").status == "paused"
+    t.release("inference-chat")
+    assert t.state("inference-chat").running
+    assert t.inspect("inference-chat")["State"]["StartedAt"] == before  # not restarted: state kept
+    assert wait_healthy_sync(stack, stack.service("inference-chat"), 10) < 10
+
+
 def test_logs_exec_inspect(stack: Platform) -> None:
     t = DockerTarget(stack)
     assert "booted" in _until(lambda: t.logs("inference-chat", tail=10))

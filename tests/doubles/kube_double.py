@@ -1,0 +1,518 @@
+"""KubeApiDouble: a TEST DOUBLE of the Kubernetes API server, bound to the Kubernetes JSON schema.
+
+No API server can run on this machine, so KubernetesTarget is tested with the real client (the
+official `kubernetes` package) against this double: a real HTTP server on 127.0.0.1 (random port)
+that implements exactly the subset the target uses, with the API server's wire behaviour where it
+matters to the target:
+
+- apps/v1 Deployments and StatefulSets: list, get, PATCH (strategic-merge and merge patch, as
+  JSON merge: maps merged recursively, null deletes, lists replaced; the target's patches touch no
+  lists; JSON patch is answered 415) and PATCH of the /scale subresource (autoscaling/v1 Scale);
+- v1 pods: list with an equality labelSelector, delete, read log (`tailLines`, `sinceSeconds`);
+- errors as v1 Status objects (404 NotFound, 401 Unauthorized without the bearer token, 422
+  Invalid when a patch would store an object the schema rejects, 415 for a JSON patch).
+
+It is also a minimal controller: after each change the workload's pods are reconciled (one Running,
+Ready pod per replica; Deployment pods `<name>-<template hash>-<suffix>`, StatefulSet pods
+`<name>-<ordinal>`; labels from the pod template), a template change rolls every pod, a deleted pod
+is replaced, and status (replicas, readyReplicas, availableReplicas, updatedReplicas,
+observedGeneration) follows; metadata.generation is bumped on spec changes only, zero counts are
+omitted as the API server's `omitempty` does. `linger` keeps a pod that goes away listed (with its
+deletionTimestamp) for that many more pod lists, like a pod inside its termination grace period.
+
+Schema binding: every object the double stores or answers (Deployment, StatefulSet, Pod, Scale,
+the List kinds, Status) is validated against the Kubernetes JSON schema of `version` (the files
+kubernetes_validate ships, strict: unknown fields are errors). Violations are kept in `guard` and
+the fixtures fail the test on any. Not implemented: exec (a websocket), so pause/unpause on
+Kubernetes (SIGSTOP through exec) are not tested against this double.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import hashlib
+import itertools
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from tests.doubles.serving import LoopbackServer
+
+TOKEN = "kube-api-double-token"
+KINDS = {"deployments": "Deployment", "statefulsets": "StatefulSet"}
+MERGE_PATCHES = ("application/strategic-merge-patch+json", "application/merge-patch+json")
+APPS = "/apis/apps/v1/namespaces/<ns>/<any(deployments, statefulsets):plural>"
+ROUTES: list[tuple[str, str, str]] = [
+    (APPS, "GET", "list_workloads"),
+    (f"{APPS}/<name>", "GET", "read_workload"),
+    (f"{APPS}/<name>", "PATCH", "patch_workload"),
+    (f"{APPS}/<name>/scale", "PATCH", "patch_scale"),
+    ("/api/v1/namespaces/<ns>/pods", "GET", "list_pods"),
+    ("/api/v1/namespaces/<ns>/pods/<name>", "DELETE", "delete_pod"),
+    ("/api/v1/namespaces/<ns>/pods/<name>/log", "GET", "read_log"),
+]
+# kubernetes_validate names schema files `<kind>-<group>-<version>`; Status lives in meta/v1.
+SCHEMA_FILE_OVERRIDES = {("Status", "v1"): "status-meta-v1"}
+
+
+class ApiError(Exception):
+    """An error the double answers as a v1 Status."""
+
+    def __init__(self, code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code, self.reason, self.message, self.details = code, reason, message, details
+
+
+def status(code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
+            "reason": reason, "code": code}  # fmt: skip
+    if details:
+        body["details"] = details
+    return body
+
+
+@functools.cache
+def _validator(kind: str, api_version: str, version: str) -> Any:
+    """The Draft 2020-12 validator kubernetes_validate.validate builds, built once per kind: the
+    same schema files (`v<version>-local-strict`), loaded once instead of on every call."""
+    import re
+
+    import jsonschema
+    from kubernetes_validate.utils import all_versions, major_minor, schema_contents
+    from referencing import Registry, Resource
+
+    found = [v for v in all_versions() if major_minor(v) <= major_minor(version)][-1]
+    name = SCHEMA_FILE_OVERRIDES.get((kind, api_version))
+    if name is None:
+        name = kind.lower() + "-" + re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    folder = f"kubernetes-json-schema/v{found}-local-strict"
+    schema = schema_contents(f"{folder}/{name}.json", version)
+    definitions = schema_contents(f"{folder}/_definitions.json", version)
+    registry = Resource.from_contents(definitions) @ (Resource.from_contents(schema) @ Registry())
+    return jsonschema.validators.Draft202012Validator(schema, registry=registry)
+
+
+@dataclass
+class SchemaGuard:
+    """Validates objects against the Kubernetes schema of `version`; keeps the violations."""
+
+    version: str
+    violations: list[str] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def problems(self, obj: dict[str, Any]) -> list[str]:
+        validator = _validator(obj["kind"], obj["apiVersion"], self.version)
+        return [f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in validator.iter_errors(obj)]
+
+    def check(self, what: str, obj: dict[str, Any]) -> list[str]:
+        """Problems of `obj` (and record them as violations)."""
+        found = self.problems(obj)
+        with self._lock:
+            self.violations += [f"{what} {obj['kind']}: {p}" for p in found]
+        return found
+
+    def take(self) -> list[str]:
+        """The violations so far, cleared (tests that provoke one on purpose consume it)."""
+        with self._lock:
+            out, self.violations = self.violations, []
+        return out
+
+
+def merge(target: Any, patch: Any) -> Any:
+    """JSON merge patch (RFC 7386): maps merged recursively, null deletes a key, anything else
+    replaces. Strategic merge differs only for lists with merge keys, which the target never sends."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    out = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = merge(out.get(key), value)
+    return out
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _digest(value: Any, n: int = 10) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:n]
+
+
+def _drop_zeros(counts: dict[str, int]) -> dict[str, int]:
+    return {k: v for k, v in counts.items() if v}
+
+
+class KubeApiDouble(LoopbackServer):
+    """Test double of the Kubernetes API server (see module docstring). Use as a context manager."""
+
+    thread_name = "kube-api-double"
+
+    def __init__(self, objects: Iterable[dict[str, Any]], token: str = TOKEN, version: str = "1.33") -> None:
+        super().__init__()
+        self.guard = SchemaGuard(version)
+        self.token = token
+        self.workloads: dict[tuple[str, str, str], dict[str, Any]] = {}  # (kind, namespace, name) -> object
+        self.pods: dict[tuple[str, str], dict[str, Any]] = {}  # (namespace, name) -> pod
+        self.logs: dict[tuple[str, str], list[tuple[float, str]]] = {}
+        self.requests: list[tuple[str, str]] = []  # (method, path with query)
+        self.scales: list[tuple[str, str, int]] = []  # (kind, name, replicas) at every replica change
+        self.deleted_pods: list[str] = []
+        self.linger = 0  # pod lists during which a pod that goes away is still listed
+        self._terminating: list[list[Any]] = []  # [pod, lists left]
+        self._on_replicas: list[Callable[[str, str, int], None]] = []
+        self._lock = threading.RLock()
+        self._counter = itertools.count(1)
+        self._map = Map([Rule(path, methods=[method], endpoint=op) for path, method, op in ROUTES])
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        for obj in objects:
+            if obj.get("kind") in KINDS.values():
+                self._seed(obj)
+
+    # ---- test helpers -----------------------------------------------------------------------
+    def on_replicas(self, callback: Callable[[str, str, int], None]) -> None:
+        """Call `callback(kind, name, replicas)` whenever a workload's spec.replicas changes."""
+        self._on_replicas.append(callback)
+
+    def workload(self, name: str, namespace: str = "inference") -> dict[str, Any]:
+        """The stored Deployment or StatefulSet `name` (KeyError when there is none)."""
+        for kind in KINDS.values():
+            if (kind, namespace, name) in self.workloads:
+                return self.workloads[(kind, namespace, name)]
+        raise KeyError(f"no workload {namespace}/{name} in the kube API double")
+
+    def pods_of(self, name: str, namespace: str = "inference") -> list[dict[str, Any]]:
+        """The pods the controller runs for workload `name` (terminating ones excluded)."""
+        return self._owned(self.workload(name, namespace)["metadata"]["uid"])
+
+    def _owned(self, uid: str) -> list[dict[str, Any]]:
+        return [p for p in self.pods.values() if p["metadata"]["ownerReferences"][0]["uid"] == uid]
+
+    def set_replicas(self, name: str, replicas: int, namespace: str = "inference") -> None:
+        """What `kubectl scale` would do (a test's starting point)."""
+        wl = self.workload(name, namespace)
+        self._store(merge(wl, {"spec": {"replicas": replicas}}))
+
+    def remove(self, name: str, namespace: str = "inference") -> None:
+        """Delete workload `name` and its pods (a namespace where the program did not deploy it)."""
+        wl = self.workload(name, namespace)
+        with self._lock:
+            for pod in self.pods_of(name, namespace):
+                self.pods.pop((namespace, pod["metadata"]["name"]))
+            self.workloads.pop((wl["kind"], namespace, name))
+
+    # ---- store + controller -----------------------------------------------------------------
+    def _seed(self, obj: dict[str, Any]) -> None:
+        body = copy.deepcopy(obj)
+        body.pop("status", None)
+        meta = body["metadata"]
+        meta.update(uid=self._uid(), generation=1, creationTimestamp=_now())
+        self._store(body)
+
+    def _uid(self) -> str:
+        n = next(self._counter)
+        return f"00000000-0000-4000-8000-{n:012d}"
+
+    def _store(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Validate, keep, reconcile; a schema violation is raised as 422 Invalid (nothing kept)."""
+        meta = obj["metadata"]
+        key = (obj["kind"], meta["namespace"], meta["name"])
+        with self._lock:
+            old = self.workloads.get(key)
+            if old is not None and old.get("spec") != obj.get("spec"):
+                meta["generation"] = old["metadata"]["generation"] + 1
+            meta["resourceVersion"] = str(next(self._counter))
+            problems = self.guard.check("patched", {**obj, "status": self._status(obj, [])})
+            if problems:
+                raise ApiError(422, "Invalid", f'{obj["kind"]}.apps "{meta["name"]}" is invalid: {problems[0]}')
+            self.workloads[key] = obj
+            self._reconcile(obj)
+            before = old["spec"].get("replicas", 1) if old else None
+        replicas = obj["spec"].get("replicas", 1)
+        if before is not None and before != replicas:
+            self.scales.append((obj["kind"], meta["name"], replicas))
+            for callback in self._on_replicas:
+                callback(obj["kind"], meta["name"], replicas)
+        return obj
+
+    def _reconcile(self, wl: dict[str, Any]) -> None:
+        """One Running, Ready pod per replica, all of the current template; then the status."""
+        meta, spec = wl["metadata"], wl["spec"]
+        revision = _digest(spec["template"])
+        want = spec.get("replicas", 1)
+        mine = sorted(self._owned(meta["uid"]), key=lambda p: p["metadata"]["name"])
+        stateful = wl["kind"] == "StatefulSet"
+        keep = []
+        for pod in mine:
+            labels = pod["metadata"]["labels"]
+            current = labels.get("pod-template-hash", labels.get("controller-revision-hash", "")).endswith(revision)
+            ordinal_ok = not stateful or int(pod["metadata"]["name"].rsplit("-", 1)[1]) < want
+            if current and ordinal_ok and len(keep) < want:
+                keep.append(pod)
+            else:
+                self._remove_pod(pod)
+        names = {p["metadata"]["name"] for p in keep}
+        for i in range(want):
+            if len(keep) >= want:
+                break
+            name = f"{meta['name']}-{i}" if stateful else f"{meta['name']}-{revision}-{self._suffix()}"
+            if name not in names:
+                keep.append(self._new_pod(wl, name, revision, i))
+        wl["status"] = self._status(wl, keep)
+        self.guard.check("stored", wl)
+
+    def _suffix(self) -> str:
+        return _digest(next(self._counter), 5)
+
+    def _status(self, wl: dict[str, Any], pods: list[dict[str, Any]]) -> dict[str, Any]:
+        """The controller's status for `pods` (all Ready, all of the current template)."""
+        n = len(pods)
+        out: dict[str, Any] = {"observedGeneration": wl["metadata"].get("generation", 1)}
+        if wl["kind"] == "Deployment":
+            return {**out, **_drop_zeros({"replicas": n, "readyReplicas": n, "availableReplicas": n,
+                                          "updatedReplicas": n})}  # fmt: skip
+        revision = f"{wl['metadata']['name']}-{_digest(wl['spec']['template'])}"
+        # StatefulSetStatus.replicas and availableReplicas have no omitempty
+        return {**out, "replicas": n, "availableReplicas": n, "currentRevision": revision, "updateRevision": revision,
+                **_drop_zeros({"readyReplicas": n, "currentReplicas": n, "updatedReplicas": n})}  # fmt: skip
+
+    def _new_pod(self, wl: dict[str, Any], name: str, revision: str, ordinal: int) -> dict[str, Any]:
+        meta, template = wl["metadata"], wl["spec"]["template"]
+        labels = dict(template["metadata"].get("labels", {}))
+        if wl["kind"] == "Deployment":
+            labels["pod-template-hash"] = revision
+            owner = {"kind": "ReplicaSet", "name": f"{meta['name']}-{revision}"}
+        else:
+            labels["controller-revision-hash"] = f"{meta['name']}-{revision}"
+            labels["statefulset.kubernetes.io/pod-name"] = name
+            labels["apps.kubernetes.io/pod-index"] = str(ordinal)
+            owner = {"kind": "StatefulSet", "name": meta["name"]}
+        now = _now()
+        containers = template["spec"]["containers"]
+        pod_meta: dict[str, Any] = {
+            "name": name, "namespace": meta["namespace"], "uid": self._uid(), "labels": labels,
+            "resourceVersion": str(next(self._counter)), "creationTimestamp": now,
+            # owned by the workload's uid: the double has no ReplicaSets, only their names
+            "ownerReferences": [{"apiVersion": "apps/v1", "controller": True, "blockOwnerDeletion": True,
+                                 "uid": meta["uid"], **owner}],
+        }  # fmt: skip
+        if template["metadata"].get("annotations"):
+            pod_meta["annotations"] = dict(template["metadata"]["annotations"])
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": pod_meta,
+            "spec": {**copy.deepcopy(template["spec"]), "nodeName": "kube-api-double-node"},
+            "status": {
+                "phase": "Running",
+                "podIP": f"10.0.0.{len(self.pods) % 250 + 2}",
+                "startTime": now,
+                "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": now}],
+                "containerStatuses": [
+                    {
+                        "name": c["name"],
+                        "image": c["image"],
+                        "imageID": "",
+                        "ready": True,
+                        "started": True,
+                        "restartCount": 0,
+                        "state": {"running": {"startedAt": now}},
+                    }
+                    for c in containers
+                ],
+            },
+        }
+        self.guard.check("stored", pod)
+        self.pods[(meta["namespace"], name)] = pod
+        self.logs[(meta["namespace"], name)] = [(time.time(), f"{now} {name}: started (kube API double)")]
+        return pod
+
+    def _remove_pod(self, pod: dict[str, Any], grace: int = 30) -> dict[str, Any]:
+        meta = pod["metadata"]
+        self.pods.pop((meta["namespace"], meta["name"]), None)
+        gone = copy.deepcopy(pod)
+        gone["metadata"].update(deletionTimestamp=_now(), deletionGracePeriodSeconds=grace)
+        if self.linger > 0:
+            self._terminating.append([gone, self.linger])
+        return gone
+
+    # ---- WSGI -------------------------------------------------------------------------------
+    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        self.requests.append((request.method, request.full_path.rstrip("?")))
+        try:
+            response = self._answer(request)
+        except ApiError as err:
+            response = self._json(status(err.code, err.reason, err.message, err.details), err.code)
+        return response(environ, start_response)
+
+    def _answer(self, request: Request) -> Response:
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            raise ApiError(401, "Unauthorized", "Unauthorized")
+        try:
+            endpoint, args = self._map.bind_to_environ(request.environ).match()
+        except (NotFound, MethodNotAllowed):
+            raise ApiError(
+                501, "NotImplemented", f"{request.method} {request.path} is not in the kube API test double"
+            ) from None
+        with self._lock:
+            out = getattr(self, f"op_{endpoint}")(request, **args)
+        return out if isinstance(out, Response) else self._json(out)
+
+    def _json(self, body: dict[str, Any], code: int = 200) -> Response:
+        """Answer `body` if the schema allows it; otherwise record the violation and answer 500."""
+        problems = self.guard.check("answered", body)
+        if problems:
+            body, code = status(500, "InternalError", f"test double answered outside the schema: {problems[0]}"), 500
+        return Response(json.dumps(body), status=code, content_type="application/json")
+
+    # ---- apps/v1 ----------------------------------------------------------------------------
+    def _get(self, plural: str, ns: str, name: str) -> dict[str, Any]:
+        wl = self.workloads.get((KINDS[plural], ns, name))
+        if wl is None:
+            details = {"name": name, "group": "apps", "kind": plural}
+            raise ApiError(404, "NotFound", f'{plural}.apps "{name}" not found', details)
+        return wl
+
+    def op_list_workloads(self, request: Request, ns: str, plural: str) -> dict[str, Any]:
+        kind = KINDS[plural]
+        items = [_item(o) for (k, n, _), o in sorted(self.workloads.items()) if k == kind and n == ns]
+        return _list(f"{kind}List", "apps/v1", items, request, str(next(self._counter)))
+
+    def op_read_workload(self, request: Request, ns: str, plural: str, name: str) -> dict[str, Any]:
+        return self._get(plural, ns, name)
+
+    def op_patch_workload(self, request: Request, ns: str, plural: str, name: str) -> dict[str, Any]:
+        wl = self._get(plural, ns, name)
+        patched = merge(wl, _patch_body(request))
+        patched.pop("status", None)
+        meta = patched["metadata"] = {
+            **patched["metadata"],
+            "name": name,
+            "namespace": ns,
+            "uid": wl["metadata"]["uid"],
+        }
+        for key in ("annotations", "labels"):
+            if meta.get(key) == {}:
+                del meta[key]  # an empty map is omitted on the wire (omitempty)
+        return self._store(patched)
+
+    def op_patch_scale(self, request: Request, ns: str, plural: str, name: str) -> dict[str, Any]:
+        wl = self._get(plural, ns, name)
+        patched = merge(_scale(wl), _patch_body(request))
+        if self.guard.check("patched", patched):
+            raise ApiError(422, "Invalid", f'Scale.autoscaling "{name}" is invalid')
+        replicas = patched.get("spec", {}).get("replicas", 0)
+        return _scale(self._store(merge(wl, {"spec": {"replicas": replicas}})))
+
+    # ---- v1 pods ----------------------------------------------------------------------------
+    def op_list_pods(self, request: Request, ns: str) -> dict[str, Any]:
+        match = _selector(request.args.get("labelSelector", ""))
+        items = [p for (n, _), p in sorted(self.pods.items()) if n == ns and match(p)]
+        for entry in self._terminating:
+            if entry[0]["metadata"]["namespace"] == ns and match(entry[0]):
+                items.append(entry[0])
+            entry[1] -= 1
+        self._terminating = [e for e in self._terminating if e[1] > 0]
+        return _list("PodList", "v1", [_item(p) for p in items], request, str(next(self._counter)))
+
+    def op_delete_pod(self, request: Request, ns: str, name: str) -> dict[str, Any]:
+        pod = self.pods.get((ns, name))
+        if pod is None:
+            raise ApiError(404, "NotFound", f'pods "{name}" not found', {"name": name, "kind": "pods"})
+        gone = self._remove_pod(pod, int(request.args.get("gracePeriodSeconds", 30)))
+        self.deleted_pods.append(name)
+        owner = pod["metadata"]["ownerReferences"][0]
+        for wl in list(self.workloads.values()):
+            if owner["uid"] == wl["metadata"]["uid"]:
+                self._reconcile(wl)  # the controller replaces it
+        return gone
+
+    def op_read_log(self, request: Request, ns: str, name: str) -> Response:
+        if (ns, name) not in self.pods:
+            raise ApiError(404, "NotFound", f'pods "{name}" not found', {"name": name, "kind": "pods"})
+        lines = self.logs[(ns, name)]
+        if "sinceSeconds" in request.args:
+            lines = [line for line in lines if line[0] >= time.time() - int(request.args["sinceSeconds"])]
+        if "tailLines" in request.args:
+            lines = lines[-int(request.args["tailLines"]) :] if int(request.args["tailLines"]) else []
+        return Response("".join(f"{text}\n" for _, text in lines), content_type="text/plain")
+
+
+def _item(obj: dict[str, Any]) -> dict[str, Any]:
+    """A list item as the API server encodes it: without apiVersion and kind."""
+    return {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
+
+
+def _list(kind: str, api_version: str, items: list[dict[str, Any]], request: Request, rv: str) -> dict[str, Any]:
+    meta: dict[str, Any] = {"resourceVersion": rv}
+    limit = int(request.args.get("limit", 0) or 0)
+    if limit and len(items) > limit:
+        items, meta["continue"] = items[:limit], "kube-api-double-continue"
+    return {"apiVersion": api_version, "kind": kind, "metadata": meta, "items": items}
+
+
+def _scale(wl: dict[str, Any]) -> dict[str, Any]:
+    meta = wl["metadata"]
+    labels = wl["spec"]["selector"].get("matchLabels", {})
+    return {
+        "apiVersion": "autoscaling/v1",
+        "kind": "Scale",
+        "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")},
+        "spec": {"replicas": wl["spec"].get("replicas", 1)},
+        "status": {
+            "replicas": wl["status"].get("replicas", 0),
+            "selector": ",".join(f"{k}={v}" for k, v in labels.items()),
+        },
+    }
+
+
+def _patch_body(request: Request) -> Any:
+    kind = (request.mimetype or "").lower()
+    if kind not in MERGE_PATCHES:
+        raise ApiError(415, "UnsupportedMediaType", f"the kube API test double takes merge patches only, not {kind!r}")
+    body = json.loads(request.get_data() or b"{}")
+    if not isinstance(body, dict):
+        raise ApiError(400, "BadRequest", "a merge patch must be a JSON object")
+    return body
+
+
+def _selector(text: str) -> Callable[[dict[str, Any]], bool]:
+    """Equality-based label selector (`a=b,c==d,e!=f`): what the target sends."""
+    rules: list[tuple[str, str, bool]] = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        if "!=" in part:
+            key, value = part.split("!=", 1)
+            rules.append((key, value, False))
+        elif "=" in part:
+            key, value = part.replace("==", "=", 1).split("=", 1)
+            rules.append((key, value, True))
+        else:
+            raise ApiError(400, "BadRequest", f"selector {part!r}: the kube API test double knows = == != only")
+
+    def match(pod: dict[str, Any]) -> bool:
+        labels = pod["metadata"].get("labels", {})
+        return all((labels.get(k) == v) == equal for k, v, equal in rules)
+
+    return match
+
+
+def api_client(double: KubeApiDouble, token: str | None = None) -> Any:
+    """A real `kubernetes.client.ApiClient` aimed at the double, with its bearer token (or `token`)."""
+    from kubernetes import client
+
+    config = client.Configuration(host=double.url)
+    config.api_key = {"BearerToken": double.token if token is None else token}
+    config.api_key_prefix = {"BearerToken": "Bearer"}
+    return client.ApiClient(config)
