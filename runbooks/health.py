@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import anyio
 import httpx
 
 from infra.render.gateway import backend_of
@@ -282,6 +283,7 @@ async def sweep(platform: Platform, services: list[Service], client: httpx.Async
     }
     own = client is None
     client = client or httpx.AsyncClient()  # its TLS context costs ~20 ms: set up before the clock starts
+    anyio.current_time()  # loads httpcore's async backend (~20 ms of imports on first use) before it too
     t0 = time.monotonic()
     try:
         done = {s.name: asyncio.Event() for s in services}
