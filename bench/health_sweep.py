@@ -8,7 +8,7 @@ client set up before the clock starts, each request on a new connection; each fi
 over the rounds. Also printed: the sum of the single requests, the work a sweep asks of the
 machine, which bounds a parallel sweep from below when the client and the servers share few
 cores. Goal: sweep <= 1.3 x the slowest single request.
-Usage: .venv/bin/python bench/health_sweep.py [--stack local] [--rounds 7]
+Usage: .venv/bin/python bench/health_sweep.py [--stack local] [--rounds 7] [--rtt-ms 20]
 """
 
 from __future__ import annotations
@@ -79,8 +79,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--stack", default="local", help="stack name")
     ap.add_argument("--rounds", type=int, default=7, help="repetitions (medians are printed)")
+    ap.add_argument("--rtt-ms", type=int, default=0, help="reach every service through Toxiproxy adding this "
+                    "round-trip latency (a remote host); 0: straight over loopback")  # fmt: skip
     args = ap.parse_args()
-    platform = load_platform(args.stack)
+    if not args.rtt_ms:
+        run(load_platform(args.stack), args)
+        return
+    from latency import delayed, toxiproxy  # bench/latency.py, beside this script
+
+    with toxiproxy() as api:
+        run(delayed(api, load_platform(args.stack), args.rtt_ms), args)
+
+
+def run(platform: Platform, args: argparse.Namespace) -> None:
     requests = swept_requests(platform)
     health_urls = [health_url(platform, s) for s in platform.enabled() if s.publish]
     asyncio.run(one_sweep(platform))  # warm-up: imports and first connections
@@ -99,11 +110,13 @@ def main() -> None:
     slow, work = typical[slowest_url], sum(typical.values())
     loop, swp = statistics.median(loops), statistics.median(sweeps)
     cores = os.cpu_count() or 1
-    print(f"stack {args.stack}: {len(health_urls)} health endpoints, {len(requests)} requests per sweep, medians of "
-          f"{args.rounds} rounds, {cores} CPU cores shared by the client and every server")  # fmt: skip
+    where = f"through Toxiproxy adding {args.rtt_ms} ms per round trip" if args.rtt_ms else "over loopback"
+    print(f"stack {args.stack} {where}: {len(health_urls)} health endpoints, {len(requests)} requests per sweep, "
+          f"medians of {args.rounds} rounds, {cores} CPU cores shared by the client and every server")  # fmt: skip
     print(f"slowest single request       {slow * 1000:8.1f} ms   ({slowest_url})")
-    print(f"all requests, one by one     {work * 1000:8.1f} ms   (the work a sweep asks for; / {cores} cores ="
-          f" {work / cores * 1000:.1f} ms, a floor for any parallel sweep here)")  # fmt: skip
+    if not args.rtt_ms:  # over loopback nothing waits on a network: the requests are CPU work
+        print(f"all requests, one by one     {work * 1000:8.1f} ms   (the work a sweep asks for; / {cores} cores ="
+              f" {work / cores * 1000:.1f} ms, a floor for any parallel sweep here)")  # fmt: skip
     print(f"sequential curl loop (seed)  {loop * 1000:8.1f} ms   {loop / slow:5.2f} x slowest (health endpoints only)")
     print(
         f"runbook.health sweep         {swp * 1000:8.1f} ms   {swp / slow:5.2f} x slowest (goal <= 1.3)"
