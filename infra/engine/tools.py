@@ -71,7 +71,7 @@ KUBERNETES = Tool(
     generated=True,
     keep_v=False,
     # Upstream's build (pulumictl) stamps an untagged commit `<next minor>-alpha.<commit unix time>`;
-    # Pulumi's PyPI wheel of this commit, pulumi-kubernetes 4.25.0a1768448096, carries the same
+    # PyPI's pulumi-kubernetes 4.25.0a1768448096 (numbered by this commit's time) carries the same
     # version in its pulumi-plugin.json, so the SDK pin and the built provider agree exactly.
     commit_versions=(("v4.0.0-20260115033456-f47bc2d6f199", "4.25.0-alpha.1768448096"),),
 )
