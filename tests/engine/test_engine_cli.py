@@ -63,3 +63,21 @@ def test_pulumi_up_from_the_shell_runs_the_program_through_the_language_host(tmp
 
     pulumi(project, env, "destroy", "--yes", "--skip-preview")
     assert len(rendered_files(out)) < expected
+
+
+def test_stack_render_uses_the_engine_and_leaves_the_stack_file_alone(tmp_path: Path) -> None:
+    import os
+    import sys
+
+    from infra.spec.stackconfig import ROOT, stack_file
+
+    before = stack_file(STACK).read_bytes()
+    env = {**os.environ, "PULUMI_CONFIG_PASSPHRASE": secrets.token_urlsafe(16)}
+    env.pop("PULUMI_CONFIG_PASSPHRASE_FILE", None)
+    invoke = str(Path(sys.executable).with_name("invoke"))
+    proc = subprocess.run([invoke, "stack.render", "--stack", STACK, "--out", str(tmp_path / "out")], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "by the Pulumi engine" in proc.stdout
+    assert len(rendered_files(tmp_path / "out")) == len(manifests(load_platform(STACK)))
+    assert stack_file(STACK).read_bytes() == before
