@@ -250,11 +250,35 @@ class KubernetesTarget:
             _preload_content=False,
         )
         resp.run_forever(timeout=60)
-        output = resp.read_stdout() + resp.read_stderr()
-        code = resp.returncode
+        # timeout=0: what has arrived; the defaults (None) block for more if the command outlived run_forever
+        output = resp.read_stdout(timeout=0) + resp.read_stderr(timeout=0)
+        # Not resp.returncode: it reads int(details.causes[0].message) of any Status that is not
+        # Success, and an exec that never started (containerd: executable not found) is an
+        # InternalError whose cause is the error text: a ValueError instead of an answer.
+        finished = not resp.is_open()
+        text = resp.read_channel(3) if finished else ""
         with contextlib.suppress(Exception):
-            resp.close()
-        return ExecResult(int(code if code is not None else -1), output)
+            resp.close()  # a no-op once the server has closed: the client's answer to it marks it closed
+            resp.sock.shutdown()  # so the TCP socket is closed here, not whenever it is collected
+        return ExecResult(self._exit_code(pod, command, text) if finished else -1, output)
+
+    def _exit_code(self, pod: str, command: list[str], text: str) -> int:
+        """The exit code in the v1 Status the API server ends an exec with (channel 3); a Status
+        without one (the command did not run) is a TargetError with the API server's message."""
+        import json
+
+        try:
+            status = json.loads(text) if text else {}
+        except ValueError:
+            status = {"message": text}
+        if status.get("status") == "Success":
+            return 0
+        if status.get("reason") == "NonZeroExitCode":
+            for cause in (status.get("details") or {}).get("causes") or []:
+                if cause.get("reason") == "ExitCode" and str(cause.get("message", "")).lstrip("-").isdigit():
+                    return int(cause["message"])
+        why = status.get("message") or "the connection closed without an exit status"
+        raise TargetError(f"exec {' '.join(command)} in {pod} ({self.where}): {why}")
 
     def inspect(self, service: str) -> dict[str, Any]:
         kind, wl = self._workload(service)

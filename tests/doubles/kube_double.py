@@ -9,8 +9,19 @@ matters to the target:
   JSON merge: maps merged recursively, null deletes, lists replaced; the target's patches touch no
   lists; JSON patch is answered 415) and PATCH of the /scale subresource (autoscaling/v1 Scale);
 - v1 pods: list with an equality labelSelector, delete, read log (`tailLines`, `sinceSeconds`);
-- errors as v1 Status objects (404 NotFound, 401 Unauthorized without the bearer token, 422
-  Invalid when a patch would store an object the schema rejects, 415 for a JSON patch).
+- v1 pods/exec (GET): a websocket upgrade (simple_websocket takes the socket over from werkzeug),
+  subprotocol v4.channel.k8s.io (the client offers v5 first; a 1.33 API server would pick v5, which
+  differs only in closing stdin, and the target sends none): binary frames led by a channel byte
+  (1 stdout, 2 stderr), then on channel 3 the bare v1 Status the API server ends an exec with
+  (Success; Failure/NonZeroExitCode with the code in causes[0] as ExitCode; InternalError when the
+  executable is not there, as containerd answers: no exit code), then close. The double runs a few
+  commands itself: `echo`, `kill -STOP 1` / `kill -CONT 1` (recorded in `paused`; the pod's status is
+  unchanged: Kubernetes has no paused state), `sh -c` with `;`-separated `echo [>&2]`, `kill`, `exit N`
+  (anything else: `sh: 1: X: not found`, 127); `fail_exec` makes a pod's execs fail; `execs` records
+  (pod, command) of every exec that got its websocket;
+- errors as v1 Status objects (404 NotFound, 401 Unauthorized without the bearer token, also on
+  the exec handshake, 400 for an exec that is not a websocket, 422 Invalid when a patch would store
+  an object the schema rejects, 415 for a JSON patch).
 
 It is also a minimal controller: after each change the workload's pods are reconciled (one Running,
 Ready pod per replica; Deployment pods `<name>-<template hash>-<suffix>`, StatefulSet pods
@@ -23,18 +34,20 @@ deletionTimestamp) for that many more pod lists, like a pod inside its terminati
 Schema binding: every object the double stores or answers (Deployment, StatefulSet, Pod, Scale,
 the List kinds, Status) is validated against the Kubernetes JSON schema of `version` (the files
 kubernetes_validate ships, strict: unknown fields are errors). Violations are kept in `guard` and
-the fixtures fail the test on any. Not implemented: exec (a websocket), so pause/unpause on
-Kubernetes (SIGSTOP through exec) are not tested against this double.
+the fixtures fail the test on any; the exec Status of channel 3 is validated as a Status.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import hashlib
 import itertools
 import json
 import logging
+import shlex
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -43,7 +56,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Map, Rule, WebsocketMismatch
 from werkzeug.wrappers import Request, Response
 
 from tests.doubles.serving import LoopbackServer
@@ -60,7 +73,11 @@ ROUTES: list[tuple[str, str, str]] = [
     ("/api/v1/namespaces/<ns>/pods", "GET", "list_pods"),
     ("/api/v1/namespaces/<ns>/pods/<name>", "DELETE", "delete_pod"),
     ("/api/v1/namespaces/<ns>/pods/<name>/log", "GET", "read_log"),
+    ("/api/v1/namespaces/<ns>/pods/<name>/exec", "GET", "exec_pod"),
 ]
+EXEC_PROTOCOL = "v4.channel.k8s.io"  # the channel protocol the double speaks (the client offers v5 first, then v4)
+STDOUT, STDERR, STATUS = 1, 2, 3  # channel bytes
+WEBSOCKETS = {"exec_pod"}  # routes that take a websocket upgrade only (werkzeug matches them on that)
 # kubernetes_validate names schema files `<kind>-<group>-<version>`; Status lives in meta/v1.
 SCHEMA_FILE_OVERRIDES = {("Status", "v1"): "status-meta-v1"}
 
@@ -169,12 +186,17 @@ class KubeApiDouble(LoopbackServer):
         self.requests: list[tuple[str, str]] = []  # (method, path with query)
         self.scales: list[tuple[str, str, int]] = []  # (kind, name, replicas) at every replica change
         self.deleted_pods: list[str] = []
+        self.execs: list[tuple[str, list[str]]] = []  # (pod, command) of every exec that got its websocket
+        self.paused: set[str] = set()  # pods whose PID 1 got `kill -STOP 1` (and no `kill -CONT 1` since)
+        self._exec_failures: dict[str, tuple[int, str]] = {}
         self.linger = 0  # pod lists during which a pod that goes away is still listed
         self._terminating: list[list[Any]] = []  # [pod, lists left]
         self._on_replicas: list[Callable[[str, str, int], None]] = []
         self._lock = threading.RLock()
         self._counter = itertools.count(1)
-        self._map = Map([Rule(path, methods=[method], endpoint=op) for path, method, op in ROUTES])
+        self._map = Map(
+            [Rule(path, methods=[method], endpoint=op, websocket=op in WEBSOCKETS) for path, method, op in ROUTES]
+        )
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         for obj in objects:
             if obj.get("kind") in KINDS.values():
@@ -211,6 +233,10 @@ class KubeApiDouble(LoopbackServer):
             for pod in self.pods_of(name, namespace):
                 self.pods.pop((namespace, pod["metadata"]["name"]))
             self.workloads.pop((wl["kind"], namespace, name))
+
+    def fail_exec(self, pod: str, code: int, stderr: str) -> None:
+        """Every later exec in `pod` exits `code` after writing `stderr` (a container that refuses)."""
+        self._exec_failures[pod] = (code, stderr)
 
     # ---- store + controller -----------------------------------------------------------------
     def _seed(self, obj: dict[str, Any]) -> None:
@@ -362,6 +388,8 @@ class KubeApiDouble(LoopbackServer):
             raise ApiError(401, "Unauthorized", "Unauthorized")
         try:
             endpoint, args = self._map.bind_to_environ(request.environ).match()
+        except WebsocketMismatch:
+            raise ApiError(400, "BadRequest", "Upgrade request required") from None
         except (NotFound, MethodNotAllowed):
             raise ApiError(
                 501, "NotImplemented", f"{request.method} {request.path} is not in the kube API test double"
@@ -448,6 +476,156 @@ class KubeApiDouble(LoopbackServer):
         if "tailLines" in request.args:
             lines = lines[-int(request.args["tailLines"]) :] if int(request.args["tailLines"]) else []
         return Response("".join(f"{text}\n" for _, text in lines), content_type="text/plain")
+
+    # ---- v1 pods/exec: a websocket ------------------------------------------------------------
+    def op_exec_pod(self, request: Request, ns: str, name: str) -> Response:
+        """Checked as the API server does before the upgrade (an error here is a plain HTTP Status);
+        then the command runs in the double's small interpreter (`_run`) and the websocket carries
+        its output and exit Status (`ExecSession`)."""
+        pod = self.pods.get((ns, name))
+        if pod is None:
+            raise ApiError(404, "NotFound", f'pods "{name}" not found', {"name": name, "kind": "pods"})
+        command = request.args.getlist("command")
+        if not command:
+            raise ApiError(400, "BadRequest", "you must specify at least 1 command")
+        flags = {k: request.args.get(k, "false").lower() in ("1", "true") for k in ("stdin", "stdout", "stderr")}
+        if not any(flags.values()):
+            raise ApiError(400, "BadRequest", "you must specify at least one of stdin, stdout, stderr")
+        if flags["stdin"] or request.args.get("tty", "false").lower() in ("1", "true"):
+            raise ApiError(400, "BadRequest", "the kube API test double runs exec without stdin and tty only")
+        containers = [c["name"] for c in pod["spec"]["containers"]]
+        container = request.args.get("container")
+        if container is None and len(containers) > 1:
+            choose = " ".join(containers)
+            raise ApiError(
+                400, "BadRequest", f"a container name must be specified for pod {name}, choose one of: [{choose}]"
+            )
+        if container is not None and container not in containers:
+            raise ApiError(400, "BadRequest", f"container {container} is not valid for pod {name}")
+        offered = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",")]
+        if EXEC_PROTOCOL not in offered:
+            raise ApiError(
+                400, "BadRequest", f"the kube API test double speaks {EXEC_PROTOCOL} only, offered: {offered}"
+            )
+        self.execs.append((name, command))
+        code, out, err, internal = self._run(name, command)
+        if internal:
+            body = status(
+                500, "InternalError", f"Internal error occurred: {internal}", {"causes": [{"message": internal}]}
+            )
+        elif code:
+            cause = {"reason": "ExitCode", "message": str(code)}
+            message = "command terminated with non-zero exit code: "
+            message += f"error executing command {_go_list(command)}, exit code {code}"
+            body = {
+                "status": "Failure",
+                "message": message,
+                "reason": "NonZeroExitCode",
+                "details": {"causes": [cause]},
+            }
+        else:
+            body = {"status": "Success"}
+        # on channel 3 the API server writes a bare metav1.Status: no kind, no apiVersion, no code unless set
+        body = {"metadata": {}, **{k: v for k, v in body.items() if k not in ("kind", "apiVersion", "metadata")}}
+        problems = self.guard.check(
+            "answered on the exec status channel", {"kind": "Status", "apiVersion": "v1", **body}
+        )
+        if problems:
+            body = {"metadata": {}, "status": "Failure", "reason": "InternalError", "code": 500,
+                    "message": f"test double answered outside the schema: {problems[0]}"}  # fmt: skip
+        frames = [bytes([STDOUT])]  # the API server's first, empty frame: the streams are open
+        frames += [bytes([STDOUT]) + out.encode()] if out and flags["stdout"] else []
+        frames += [bytes([STDERR]) + err.encode()] if err and flags["stderr"] else []
+        frames.append(bytes([STATUS]) + json.dumps(body).encode())
+        return ExecSession(frames)
+
+    def _run(self, pod: str, argv: list[str]) -> tuple[int, str, str, str]:
+        """(exit code, stdout, stderr, internal error) of `argv` in `pod`: the few commands a test
+        needs. An executable the double does not know fails as containerd's does (the exec is never
+        started: an InternalError Status, no exit code); under `sh -c` it is the shell's 127."""
+        if pod in self._exec_failures:
+            code, err = self._exec_failures[pod]
+            return code, "", err, ""
+        if argv[0] in ("sh", "/bin/sh"):
+            if len(argv) < 3 or argv[1] != "-c":
+                return 2, "", "sh: the kube API test double runs `sh -c SCRIPT` only\n", ""
+            return (*self._script(pod, argv[2]), "")
+        if argv[0] not in ("echo", "kill"):
+            exec_id = _digest(list(argv), 64)
+            return (
+                -1,
+                "",
+                "",
+                (
+                    "error executing command in container: failed to exec in container: failed to start exec "
+                    f'"{exec_id}": OCI runtime exec failed: exec failed: unable to start container process: '
+                    f'exec: "{argv[0]}": executable file not found in $PATH: unknown'
+                ),
+            )
+        return (*self._builtin(pod, argv), "")
+
+    def _builtin(self, pod: str, argv: list[str]) -> tuple[int, str, str]:
+        if argv[0] == "echo":
+            return 0, " ".join(argv[1:]) + "\n", ""
+        if argv[0] == "kill":
+            if len(argv) != 3 or not argv[1].startswith("-"):
+                return 1, "", "kill: the kube API test double knows `kill -SIG PID` only\n"
+            sig, pid = argv[1][1:].upper().removeprefix("SIG"), argv[2]
+            if pid != "1":
+                return 1, "", f"kill: ({pid}) - No such process\n"
+            if sig == "STOP":
+                self.paused.add(pod)
+            elif sig == "CONT":
+                self.paused.discard(pod)
+            else:
+                return 1, "", f"kill: the kube API test double sends STOP and CONT only, not {sig}\n"
+            return 0, "", ""
+        return 127, "", f"sh: 1: {argv[0]}: not found\n"
+
+    def _script(self, pod: str, script: str) -> tuple[int, str, str]:
+        """`sh -c`: statements separated by `;`, each `exit [N]`, `echo ... [>&2]`, `kill ...`, or
+        a command not found (127, and the shell goes on). The exit code is the last statement's."""
+        code, out, err = 0, "", ""
+        for statement in filter(None, (part.strip() for part in script.split(";"))):
+            words = shlex.split(statement)
+            if words[0] == "exit":
+                return (int(words[1]) if len(words) > 1 else code), out, err
+            to_stderr = words[-1] == ">&2"
+            code, o, e = self._builtin(pod, words[:-1] if to_stderr else words)
+            out, err = (out, err + o + e) if to_stderr else (out + o, err + e)
+        return code, out, err
+
+
+class ExecSession(Response):
+    """The websocket side of an exec: upgrade (subprotocol v4.channel.k8s.io), send `frames`
+    (binary, each led by its channel byte), close. simple_websocket takes the connection over from
+    werkzeug's dev server (`environ["werkzeug.socket"]`); once the client has answered the close,
+    the socket is shut down and werkzeug is told the connection dropped, so it neither writes an
+    HTTP response nor reads a next request from a websocket."""
+
+    def __init__(self, frames: list[bytes]) -> None:
+        super().__init__()
+        self.frames = frames
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        from simple_websocket import ConnectionClosed, Server
+
+        ws = Server(environ, subprotocols=[EXEC_PROTOCOL])
+        try:
+            for frame in self.frames:
+                ws.send(frame)
+            ws.close()
+        except ConnectionClosed:
+            pass  # the client went first
+        ws.thread.join(timeout=5)  # until the client's close frame came back
+        with contextlib.suppress(OSError):
+            environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
+        raise ConnectionError("websocket closed")
+
+
+def _go_list(words: list[str]) -> str:
+    """A []string as Go's %v prints it."""
+    return "[" + " ".join(words) + "]"
 
 
 def _item(obj: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from datetime import datetime
 import pytest
 
 from infra.spec import Platform
-from runbooks.targets import TargetError
+from runbooks.targets import ExecResult, TargetError
 from runbooks.targets.k8s_target import REPLICAS_ANNOTATION, RESTARTED_AT, KubernetesTarget
 from tests.doubles.kube_double import KubeApiDouble, api_client
 from tests.unit.targets.conftest import LIVE
@@ -148,3 +148,67 @@ def test_the_double_refuses_what_the_schema_rejects(k8s: KubernetesTarget, kube:
     violations = kube.guard.take()
     assert violations and "replica" in violations[0]
     assert "replica" not in kube.workload("rag")["spec"]
+
+
+# ---- exec and pause: the websocket (v4.channel.k8s.io) of pods/exec, the double only ----------
+def test_exec_returns_the_exit_code_and_the_output(k8s: KubernetesTarget, kube: KubeApiDouble) -> None:
+    assert k8s.exec("qdrant", ["echo", "hello", "world"]) == ExecResult(0, "hello world\n")
+    assert kube.execs == [("qdrant-0", ["echo", "hello", "world"])]
+    method, path = kube.requests[-1]
+    assert method == "GET" and path.startswith("/api/v1/namespaces/inference/pods/qdrant-0/exec?command=echo&")
+
+
+def test_a_failing_command_returns_its_code_and_its_stderr(k8s: KubernetesTarget, kube: KubeApiDouble) -> None:
+    result = k8s.exec("rag", ["sh", "-c", "echo no space left on device >&2; exit 3"])
+    assert result == ExecResult(3, "no space left on device\n")
+
+
+def test_a_command_the_shell_does_not_find_is_127(k8s: KubernetesTarget) -> None:
+    assert k8s.exec("qdrant", ["sh", "-c", "pg_dump"]) == ExecResult(127, "sh: 1: pg_dump: not found\n")
+
+
+def test_an_executable_that_is_not_there_is_a_target_error(k8s: KubernetesTarget, kube: KubeApiDouble) -> None:
+    """containerd never starts it: the exec ends with an InternalError Status, no exit code (the
+    client's `returncode` would raise ValueError on it)."""
+    with pytest.raises(TargetError, match=r'exec pg_dump in qdrant-0 .*exec: "pg_dump": executable file not found'):
+        k8s.exec("qdrant", ["pg_dump"])
+    assert kube.execs == [("qdrant-0", ["pg_dump"])]
+
+
+def test_pause_and_unpause_signal_pid_1_in_every_pod(k8s: KubernetesTarget, kube: KubeApiDouble) -> None:
+    pods = names(kube.pods_of("api-gateway"))
+    assert len(pods) == 2
+    k8s.pause("api-gateway")
+    assert kube.execs == [(pod, ["kill", "-STOP", "1"]) for pod in pods]
+    assert kube.paused == set(pods)
+    assert k8s.state("api-gateway").status == "running"  # Kubernetes has no paused state
+    k8s.unpause("api-gateway")
+    assert kube.execs[2:] == [(pod, ["kill", "-CONT", "1"]) for pod in pods]
+    assert kube.paused == set()
+
+
+def test_a_pause_that_fails_in_a_pod_names_the_pod(k8s: KubernetesTarget, kube: KubeApiDouble) -> None:
+    first, second = names(kube.pods_of("api-gateway"))
+    kube.fail_exec(second, 1, "kill: (1) - Operation not permitted\n")
+    with pytest.raises(TargetError, match=rf"kill -STOP 1 in {second}: kill: \(1\) - Operation not permitted$"):
+        k8s.pause("api-gateway")
+    assert kube.paused == {first}  # the pods before it stay paused: the caller unpauses
+
+
+def test_exec_with_a_wrong_token_is_a_401(kube: KubeApiDouble, eks: Platform) -> None:
+    target = KubernetesTarget(eks, api_client=api_client(kube, token="not-the-token"))
+    with pytest.raises(TargetError, match=r"exec in qdrant-0 in Kubernetes namespace 'inference' .*401"):
+        target._exec_pod("qdrant-0", ["echo", "hi"])  # the pod by name: listing pods would be the first 401
+    assert kube.requests[-1][1].startswith("/api/v1/namespaces/inference/pods/qdrant-0/exec?")
+    assert kube.execs == []
+
+
+def test_the_double_answers_exec_only_on_a_websocket(kube: KubeApiDouble) -> None:
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    core = client.CoreV1Api(api_client(kube))
+    with pytest.raises(ApiException) as err:
+        core.connect_get_namespaced_pod_exec("qdrant-0", "inference", command=["echo"], stdout=True)
+    assert err.value.status == 400 and "Upgrade request required" in (err.value.body or "")
+    assert kube.execs == []
