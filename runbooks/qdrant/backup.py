@@ -55,6 +55,27 @@ def _consistent_snapshot(q: Qdrant, name: str, probe_limit: int) -> tuple[ops.Sn
     )
 
 
+def copy_collection(q: Qdrant, store: Store, name: str, probe_limit: int, pre_restore: bool = False) -> Manifest:
+    """A consistent snapshot of `name`, streamed to the store (sha256-checked) with its manifest:
+    a backup, or (`pre_restore`) the copy a restore takes of what Qdrant holds before it changes it."""
+    store.ensure_writable(name, pre_restore=pre_restore)
+    snap, state, probe = _consistent_snapshot(q, name, probe_limit)
+    sha = ops.download(q, store, name, snap, pre_restore=pre_restore)
+    manifest = Manifest(
+        collection=name,
+        snapshot=snap.name,
+        sha256=sha,
+        size=snap.size,
+        created_at=Manifest.now(),
+        qdrant_url=q.url,
+        points_count=state.points_count,
+        config=state.config,
+        probe=probe,
+    )
+    store.write_manifest(manifest, pre_restore=pre_restore)
+    return manifest
+
+
 def backup_collection(
     q: Qdrant, store: Store, name: str, keep_last: int, keep_on_server: int, probe_limit: int
 ) -> BackupResult:
@@ -62,22 +83,8 @@ def backup_collection(
     result = BackupResult(name)
     started = time.monotonic()
     try:
-        store.ensure_writable(name)
-        snap, state, probe = _consistent_snapshot(q, name, probe_limit)
-        sha = ops.download(q, store, name, snap)
-        manifest = Manifest(
-            collection=name,
-            snapshot=snap.name,
-            sha256=sha,
-            size=snap.size,
-            created_at=Manifest.now(),
-            qdrant_url=q.url,
-            points_count=state.points_count,
-            config=state.config,
-            probe=probe,
-        )
-        store.write_manifest(manifest)
-        result.snapshot, result.size, result.sha256, result.points_count = snap.name, snap.size, sha, state.points_count
+        m = copy_collection(q, store, name, probe_limit)
+        result.snapshot, result.size, result.sha256, result.points_count = m.snapshot, m.size, m.sha256, m.points_count
         result.pruned_local = store.prune(name, keep_last)
         result.pruned_server = ops.prune_server(q, name, keep_on_server)
         result.ok = True

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from runbooks.qdrant import ops
-from runbooks.qdrant.backup import _consistent_snapshot
+from runbooks.qdrant.backup import copy_collection
 from runbooks.qdrant.connection import Qdrant
 from runbooks.qdrant.manifest import Manifest
 from runbooks.qdrant.store import Store
@@ -32,24 +32,10 @@ def pre_restore_copy(q: Qdrant, store: Store, name: str, probe_limit: int) -> Co
     """Snapshot what Qdrant holds now and keep it locally; None when the collection does not exist."""
     if not ops.exists(q, name):
         return None
-    store.ensure_writable(name, pre_restore=True)
-    snap, state, probe = _consistent_snapshot(q, name, probe_limit)
-    sha = ops.download(q, store, name, snap, pre_restore=True)
-    manifest = Manifest(
-        collection=name,
-        snapshot=snap.name,
-        sha256=sha,
-        size=snap.size,
-        created_at=Manifest.now(),
-        qdrant_url=q.url,
-        points_count=state.points_count,
-        config=state.config,
-        probe=probe,
-    )
-    store.write_manifest(manifest, pre_restore=True)
-    ops.delete_snapshot(q, name, snap.name)  # the verified copy lives in the backup location now
+    manifest = copy_collection(q, store, name, probe_limit, pre_restore=True)
+    ops.delete_snapshot(q, name, manifest.snapshot)  # the verified copy lives in the backup location now
     store.prune(name, KEEP_PRE_RESTORE, pre_restore=True)
-    return Copy(manifest, store.uri(name, snap.name, pre_restore=True))
+    return Copy(manifest, store.uri(name, manifest.snapshot, pre_restore=True))
 
 
 def recover_and_verify(q: Qdrant, store: Store, name: str, copy: Copy, green_timeout_s: float) -> dict[str, Any]:
