@@ -9,7 +9,6 @@ IAM enforcement with an identity that has no policy, so requests get S3's real A
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -21,23 +20,19 @@ from typing import Any
 
 import httpx
 
+from tests.doubles.serving import free_port
+
 REGION = "us-east-1"
 # Fake credentials of the double; never real ones.
 ACCESS_KEY = "double-access-key"
 SECRET_KEY = "double-secret-key-never-printed"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class S3Double:
     """moto's S3 server in a subprocess, and boto3 clients pointed at it."""
 
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
 

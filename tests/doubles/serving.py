@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from typing import Any, Self
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (for a server to take, or as a stopped service)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 class QuietHandler(WSGIRequestHandler):

@@ -21,7 +21,7 @@ import pytest
 
 from infra.render.containers import labels
 from infra.spec.model import Platform
-from tests.unit.runbooks.fakes import free_port
+from tests.doubles.serving import free_port
 
 IMAGE = "inferops-test/busybox:1"
 APPLETS = ("sh", "httpd", "sleep", "echo", "kill", "mkdir", "wget", "cat", "true")

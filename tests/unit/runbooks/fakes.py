@@ -203,10 +203,3 @@ def on_ports(platform: Platform, ports: dict[str, int], timeout_s: float | None 
             update["health"] = svc.health.model_copy(update={"timeout_s": timeout_s})
         services[name] = svc.model_copy(update=update)
     return platform.model_copy(update={"services": services})
-
-
-def free_port() -> int:
-    """A port nothing listens on (a stopped service)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

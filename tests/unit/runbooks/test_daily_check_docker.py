@@ -21,9 +21,9 @@ from runbooks.daily import disk, services
 from runbooks.framework import ExitCode, Options, execute
 from runbooks.framework.display import Display
 from runbooks.targets.docker_target import DockerTarget
+from tests.doubles.serving import free_port
 from tests.unit.runbooks.conftest import TEST_STACK
 from tests.unit.runbooks.dockerfix import docker_or_skip, ensure_image
-from tests.unit.runbooks.fakes import free_port
 
 CHAT_LOG = (
     "echo 'llama server listening at http://0.0.0.0:8080'; "

@@ -253,7 +253,7 @@ def test_no_gpu_nodes_and_no_pods() -> None:
 
 
 def test_kubernetes_api_down_fails_the_lines() -> None:
-    from tests.unit.runbooks.fakes import free_port
+    from tests.doubles.serving import free_port
 
     target = _target(_eks(), free_port())
     (f,) = kube.gpu_nodes(target)

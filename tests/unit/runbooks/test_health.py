@@ -12,10 +12,10 @@ from infra.spec import Platform
 from runbooks import health
 from runbooks.framework import ExitCode, Options, execute
 from runbooks.framework.display import Display
+from tests.doubles.serving import free_port
 from tests.unit.runbooks.fakes import (
     FakeServer,
     blackholes,
-    free_port,
     gateway,
     llama,
     on_ports,
