@@ -80,6 +80,10 @@ def test_render_mode_needs_no_cluster_and_gives_the_provider_only_the_directory(
     raw["eks"]["render_yaml_to_directory"] = str(tmp_path / "out")
     eks = platform_from_config("eks-prod", raw, source="test").eks
     assert provider_args(eks) == {"render_yaml_to_directory": str(tmp_path / "out")}
+    # field notes: the provider wants an absolute path; a relative one is taken from where pulumi runs
+    raw["eks"]["render_yaml_to_directory"] = "build/k8s"
+    relative = platform_from_config("eks-prod", raw, source="test").eks
+    assert provider_args(relative) == {"render_yaml_to_directory": str(Path.cwd() / "build" / "k8s")}
     cluster = load_platform("eks-prod").eks
     kubeconfig = str(Path(cluster.kubeconfig).expanduser())
     assert provider_args(cluster) == {"kubeconfig": kubeconfig, "context": cluster.context}
