@@ -37,7 +37,7 @@ def env():
 
 
 def _env(client: Any, tag: str, image: str) -> Iterator[tuple[Any, ...]]:
-    """One busybox httpd as the old inference-chat on network `tag`; what the test made is removed."""
+    """One listening busybox httpd as the old inference-chat on network `tag`; what the test made is removed."""
     raw = {
         "network": tag,
         "gpuHost": False,
@@ -61,6 +61,7 @@ def _env(client: Any, tag: str, image: str) -> Iterator[tuple[Any, ...]]:
         detach=True,
     )
     made = [old]
+    instances.wait_healthy(old, _probe(), 20)  # httpd listens before any test connects to it
     yield client, platform, tag, old, made
     for c in made:
         instances.remove(c, stop_timeout_s=1)
