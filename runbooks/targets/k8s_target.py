@@ -212,16 +212,31 @@ class KubernetesTarget:
             )
 
     def pause(self, service: str) -> None:
-        self._signal_pid1(service, "STOP")
+        """SIGSTOP in every pod, or in none: a pod that refuses resumes the ones stopped before it."""
+        stopped: list[str] = []
+        for pod in self._pod_names(service):
+            error = self._signal_pid1(pod, "STOP")
+            if error:
+                left = [e for e in (self._signal_pid1(p, "CONT") for p in stopped) if e]
+                raise TargetError("; ".join([error, *(f"and could not resume: {e}" for e in left)]))
+            stopped.append(pod)
 
     def unpause(self, service: str) -> None:
-        self._signal_pid1(service, "CONT")
+        """SIGCONT in every pod, even past one that refuses: each pod left stopped is named."""
+        errors = [e for e in (self._signal_pid1(p, "CONT") for p in self._pod_names(service)) if e]
+        if errors:
+            raise TargetError("; ".join(errors))
 
-    def _signal_pid1(self, service: str, sig: str) -> None:
-        for pod in self._pods(service):
-            result = self._exec_pod(pod.metadata.name, ["kill", f"-{sig}", "1"])
-            if result.exit_code != 0:
-                raise TargetError(f"kill -{sig} 1 in {pod.metadata.name}: {result.output.strip()}")
+    def _pod_names(self, service: str) -> list[str]:
+        return [pod.metadata.name for pod in self._pods(service)]
+
+    def _signal_pid1(self, pod: str, sig: str) -> str | None:
+        """Signal the pod's PID 1; the error, if it failed."""
+        try:
+            result = self._exec_pod(pod, ["kill", f"-{sig}", "1"])
+        except TargetError as err:
+            return str(err)
+        return None if result.exit_code == 0 else f"kill -{sig} 1 in {pod}: {result.output.strip()}"
 
     def logs(self, service: str, tail: int = 100, since: float | None = None) -> str:
         kwargs: dict[str, Any] = {"tail_lines": tail}

@@ -188,7 +188,7 @@ class KubeApiDouble(LoopbackServer):
         self.deleted_pods: list[str] = []
         self.execs: list[tuple[str, list[str]]] = []  # (pod, command) of every exec that got its websocket
         self.paused: set[str] = set()  # pods whose PID 1 got `kill -STOP 1` (and no `kill -CONT 1` since)
-        self._exec_failures: dict[str, tuple[int, str]] = {}
+        self._exec_failures: dict[str, tuple[int, str, list[str] | None]] = {}
         self.linger = 0  # pod lists during which a pod that goes away is still listed
         self._terminating: list[list[Any]] = []  # [pod, lists left]
         self._on_replicas: list[Callable[[str, str, int], None]] = []
@@ -234,9 +234,9 @@ class KubeApiDouble(LoopbackServer):
                 self.pods.pop((namespace, pod["metadata"]["name"]))
             self.workloads.pop((wl["kind"], namespace, name))
 
-    def fail_exec(self, pod: str, code: int, stderr: str) -> None:
-        """Every later exec in `pod` exits `code` after writing `stderr` (a container that refuses)."""
-        self._exec_failures[pod] = (code, stderr)
+    def fail_exec(self, pod: str, code: int, stderr: str, only: list[str] | None = None) -> None:
+        """Every later exec in `pod` (or only the command `only`) exits `code` after writing `stderr`."""
+        self._exec_failures[pod] = (code, stderr, only)
 
     # ---- store + controller -----------------------------------------------------------------
     def _seed(self, obj: dict[str, Any]) -> None:
@@ -543,8 +543,8 @@ class KubeApiDouble(LoopbackServer):
         """(exit code, stdout, stderr, internal error) of `argv` in `pod`: the few commands a test
         needs. An executable the double does not know fails as containerd's does (the exec is never
         started: an InternalError Status, no exit code); under `sh -c` it is the shell's 127."""
-        if pod in self._exec_failures:
-            code, err = self._exec_failures[pod]
+        code, err, only = self._exec_failures.get(pod, (0, "", None))
+        if code and only in (None, argv):
             return code, "", err, ""
         if argv[0] in ("sh", "/bin/sh"):
             if len(argv) < 3 or argv[1] != "-c":

@@ -187,12 +187,38 @@ def test_pause_and_unpause_signal_pid_1_in_every_pod(k8s: KubernetesTarget, kube
     assert kube.paused == set()
 
 
-def test_a_pause_that_fails_in_a_pod_names_the_pod(k8s: KubernetesTarget, kube: KubeApiDouble) -> None:
+def test_a_pause_that_fails_in_a_pod_names_the_pod_and_resumes_the_ones_before_it(
+    k8s: KubernetesTarget, kube: KubeApiDouble
+) -> None:
     first, second = names(kube.pods_of("api-gateway"))
     kube.fail_exec(second, 1, "kill: (1) - Operation not permitted\n")
     with pytest.raises(TargetError, match=rf"kill -STOP 1 in {second}: kill: \(1\) - Operation not permitted$"):
         k8s.pause("api-gateway")
-    assert kube.paused == {first}  # the pods before it stay paused: the caller unpauses
+    assert kube.execs == [
+        (first, ["kill", "-STOP", "1"]),
+        (second, ["kill", "-STOP", "1"]),
+        (first, ["kill", "-CONT", "1"]),
+    ]
+    assert kube.paused == set()  # all or nothing
+
+
+def test_a_pause_that_cannot_be_undone_names_the_pod_left_stopped(k8s: KubernetesTarget, kube: KubeApiDouble) -> None:
+    first, second = names(kube.pods_of("api-gateway"))
+    kube.fail_exec(second, 1, "kill: (1) - Operation not permitted\n")
+    kube.fail_exec(first, 1, "kill: (1) - Operation not permitted\n", only=["kill", "-CONT", "1"])
+    with pytest.raises(TargetError, match=rf"in {second}: .*; and could not resume: kill -CONT 1 in {first}: "):
+        k8s.pause("api-gateway")
+    assert kube.paused == {first}
+
+
+def test_unpause_resumes_every_pod_past_one_that_refuses(k8s: KubernetesTarget, kube: KubeApiDouble) -> None:
+    first, second = names(kube.pods_of("api-gateway"))
+    k8s.pause("api-gateway")
+    kube.fail_exec(first, 1, "kill: (1) - Operation not permitted\n")
+    with pytest.raises(TargetError, match=rf"^kill -CONT 1 in {first}: kill: \(1\) - Operation not permitted$"):
+        k8s.unpause("api-gateway")
+    assert kube.execs[-2:] == [(first, ["kill", "-CONT", "1"]), (second, ["kill", "-CONT", "1"])]
+    assert kube.paused == {first}  # the second pod is running again
 
 
 def test_exec_with_a_wrong_token_is_a_401(kube: KubeApiDouble, eks: Platform) -> None:
