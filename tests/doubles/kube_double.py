@@ -10,8 +10,9 @@ matters to the target:
   lists; JSON patch is answered 415) and PATCH of the /scale subresource (autoscaling/v1 Scale);
 - v1 pods: list with an equality labelSelector, delete, read log (`tailLines`, `sinceSeconds`);
 - v1 pods/exec (GET): a websocket upgrade (simple_websocket takes the socket over from werkzeug),
-  subprotocol v4.channel.k8s.io (the client offers v5 first; a 1.33 API server would pick v5, which
-  differs only in closing stdin, and the target sends none): binary frames led by a channel byte
+  subprotocol: the first the client offers of v5.channel.k8s.io and v4.channel.k8s.io, as a 1.33
+  API server picks (v5 adds only a client frame that closes stdin; the target sends none), recorded in
+  `exec_protocols`: binary frames led by a channel byte
   (1 stdout, 2 stderr), then on channel 3 the bare v1 Status the API server ends an exec with
   (Success; Failure/NonZeroExitCode with the code in causes[0] as ExitCode; InternalError when the
   executable is not there, as containerd answers: no exit code), then close. The double runs a few
@@ -75,7 +76,7 @@ ROUTES: list[tuple[str, str, str]] = [
     ("/api/v1/namespaces/<ns>/pods/<name>/log", "GET", "read_log"),
     ("/api/v1/namespaces/<ns>/pods/<name>/exec", "GET", "exec_pod"),
 ]
-EXEC_PROTOCOL = "v4.channel.k8s.io"  # the channel protocol the double speaks (the client offers v5 first, then v4)
+EXEC_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")  # the channel protocols the double speaks
 STDOUT, STDERR, STATUS = 1, 2, 3  # channel bytes
 WEBSOCKETS = {"exec_pod"}  # routes that take a websocket upgrade only (werkzeug matches them on that)
 # kubernetes_validate names schema files `<kind>-<group>-<version>`; Status lives in meta/v1.
@@ -187,6 +188,7 @@ class KubeApiDouble(LoopbackServer):
         self.scales: list[tuple[str, str, int]] = []  # (kind, name, replicas) at every replica change
         self.deleted_pods: list[str] = []
         self.execs: list[tuple[str, list[str]]] = []  # (pod, command) of every exec that got its websocket
+        self.exec_protocols: list[str] = []  # the channel protocol each of those execs was answered in
         self.paused: set[str] = set()  # pods whose PID 1 got `kill -STOP 1` (and no `kill -CONT 1` since)
         self._exec_failures: dict[str, tuple[int, str, list[str] | None]] = {}
         self.linger = 0  # pod lists during which a pod that goes away is still listed
@@ -503,11 +505,13 @@ class KubeApiDouble(LoopbackServer):
         if container is not None and container not in containers:
             raise ApiError(400, "BadRequest", f"container {container} is not valid for pod {name}")
         offered = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",")]
-        if EXEC_PROTOCOL not in offered:
+        protocol = next((p for p in offered if p in EXEC_PROTOCOLS), None)
+        if protocol is None:
             raise ApiError(
-                400, "BadRequest", f"the kube API test double speaks {EXEC_PROTOCOL} only, offered: {offered}"
+                400, "BadRequest", f"the kube API test double speaks {' and '.join(EXEC_PROTOCOLS)}, offered: {offered}"
             )
         self.execs.append((name, command))
+        self.exec_protocols.append(protocol)
         code, out, err, internal = self._run(name, command)
         if internal:
             body = status(
@@ -537,7 +541,7 @@ class KubeApiDouble(LoopbackServer):
         frames += [bytes([STDOUT]) + out.encode()] if out and flags["stdout"] else []
         frames += [bytes([STDERR]) + err.encode()] if err and flags["stderr"] else []
         frames.append(bytes([STATUS]) + json.dumps(body).encode())
-        return ExecSession(frames)
+        return ExecSession(frames, protocol)
 
     def _run(self, pod: str, argv: list[str]) -> tuple[int, str, str, str]:
         """(exit code, stdout, stderr, internal error) of `argv` in `pod`: the few commands a test
@@ -597,20 +601,20 @@ class KubeApiDouble(LoopbackServer):
 
 
 class ExecSession(Response):
-    """The websocket side of an exec: upgrade (subprotocol v4.channel.k8s.io), send `frames`
+    """The websocket side of an exec: upgrade (to the negotiated `protocol`), send `frames`
     (binary, each led by its channel byte), close. simple_websocket takes the connection over from
     werkzeug's dev server (`environ["werkzeug.socket"]`); once the client has answered the close,
     the socket is shut down and werkzeug is told the connection dropped, so it neither writes an
     HTTP response nor reads a next request from a websocket."""
 
-    def __init__(self, frames: list[bytes]) -> None:
+    def __init__(self, frames: list[bytes], protocol: str) -> None:
         super().__init__()
-        self.frames = frames
+        self.frames, self.protocol = frames, protocol
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         from simple_websocket import ConnectionClosed, Server
 
-        ws = Server(environ, subprotocols=[EXEC_PROTOCOL])
+        ws = Server(environ, subprotocols=[self.protocol])
         try:
             for frame in self.frames:
                 ws.send(frame)

@@ -7,6 +7,8 @@ real cluster (see conftest); the others change workloads and only run against th
 
 from __future__ import annotations
 
+import contextlib
+import json
 from datetime import datetime
 
 import pytest
@@ -150,10 +152,11 @@ def test_the_double_refuses_what_the_schema_rejects(k8s: KubernetesTarget, kube:
     assert "replica" not in kube.workload("rag")["spec"]
 
 
-# ---- exec and pause: the websocket (v4.channel.k8s.io) of pods/exec, the double only ----------
+# ---- exec and pause: the websocket (v5/v4.channel.k8s.io) of pods/exec, the double only --------
 def test_exec_returns_the_exit_code_and_the_output(k8s: KubernetesTarget, kube: KubeApiDouble) -> None:
     assert k8s.exec("qdrant", ["echo", "hello", "world"]) == ExecResult(0, "hello world\n")
     assert kube.execs == [("qdrant-0", ["echo", "hello", "world"])]
+    assert kube.exec_protocols == ["v5.channel.k8s.io"]  # the client offers v5 first; 1.33 takes it
     method, path = kube.requests[-1]
     assert method == "GET" and path.startswith("/api/v1/namespaces/inference/pods/qdrant-0/exec?command=echo&")
 
@@ -219,6 +222,38 @@ def test_unpause_resumes_every_pod_past_one_that_refuses(k8s: KubernetesTarget, 
         k8s.unpause("api-gateway")
     assert kube.execs[-2:] == [(first, ["kill", "-CONT", "1"]), (second, ["kill", "-CONT", "1"])]
     assert kube.paused == {first}  # the second pod is running again
+
+
+@pytest.mark.parametrize("offered", [["v4.channel.k8s.io"], ["v4.channel.k8s.io", "v5.channel.k8s.io"]])
+def test_a_client_that_offers_v4_first_gets_v4_and_the_same_frames(kube: KubeApiDouble, offered: list[str]) -> None:
+    from simple_websocket import Client, ConnectionClosed
+
+    url = kube.url.replace("http", "ws", 1) + "/api/v1/namespaces/inference/pods/qdrant-0/exec"
+    ws = Client(
+        f"{url}?command=echo&command=hi&stdout=true&stderr=true",
+        subprotocols=offered,
+        headers={"Authorization": f"Bearer {kube.token}"},
+    )
+    frames = []
+    with contextlib.suppress(ConnectionClosed):
+        while (frame := ws.receive(timeout=5)) is not None:
+            frames.append(frame)
+        ws.close()  # not reached when the double closed first, as it does after the Status
+    assert ws.subprotocol == "v4.channel.k8s.io" and kube.exec_protocols == ["v4.channel.k8s.io"]
+    assert frames[:2] == [b"\x01", b"\x01hi\n"] and json.loads(frames[2][1:])["status"] == "Success"
+
+
+def test_a_client_that_offers_no_channel_protocol_gets_a_400(kube: KubeApiDouble) -> None:
+    import httpx
+
+    resp = httpx.get(
+        f"{kube.url}/api/v1/namespaces/inference/pods/qdrant-0/exec?command=echo&stdout=true",
+        headers={"Authorization": f"Bearer {kube.token}", "Connection": "Upgrade", "Upgrade": "websocket",
+                 "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+                 "Sec-WebSocket-Protocol": "base64.channel.k8s.io"},
+    )  # fmt: skip
+    assert resp.status_code == 400 and "speaks v5.channel.k8s.io and v4.channel.k8s.io" in resp.json()["message"]
+    assert kube.execs == []
 
 
 def test_exec_with_a_wrong_token_is_a_401(kube: KubeApiDouble, eks: Platform) -> None:
