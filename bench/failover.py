@@ -1,7 +1,8 @@
 """runbook.failover-test's own figures on the live stack (kill and pause), printed side by side.
 
 Goals: 0 failed requests, < 100 ms added latency on the first request after a kill.
-Usage: .venv/bin/python bench/failover.py [--stack local] [--rate 2] [--duration 60] [--modes kill,pause]
+Usage: .venv/bin/python bench/failover.py [--stack local] [--rate 2] [--duration 60] [--fault-after 10]
+       [--modes kill,pause]
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(stack: str, mode: str, rate: float, duration: float) -> dict:
+def run(stack: str, mode: str, rate: float, duration: float, fault_after: float) -> dict:
     with tempfile.TemporaryDirectory() as runs:
         env = {**os.environ, "INFEROPS_RUNS_DIR": runs}
         invoke = str(Path(sys.executable).with_name("invoke"))
@@ -35,6 +36,8 @@ def run(stack: str, mode: str, rate: float, duration: float) -> dict:
                 str(rate),
                 "--duration",
                 str(duration),
+                "--fault-after",
+                str(fault_after),
                 "--max-failed",
                 "1000000",
             ],
@@ -55,9 +58,10 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=2, help="requests per second")
     ap.add_argument("--duration", type=float, default=60, help="seconds of load per mode")
     ap.add_argument("--modes", default="kill,pause", help="comma-separated fault modes")
+    ap.add_argument("--fault-after", type=float, default=10, help="seconds of load before the fault")
     args = ap.parse_args()
     for mode in args.modes.split(","):
-        m = run(args.stack, mode, args.rate, args.duration)
+        m = run(args.stack, mode, args.rate, args.duration, args.fault_after)
         f = m.get("failover", {})
         first = f.get("first_after_fault", {})
         print(f"== {mode} (exit {m['exit_code']})")

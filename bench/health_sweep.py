@@ -7,7 +7,9 @@ sweep, as times and ratios. Single requests and the sweep are timed the same way
 client set up before the clock starts, each request on a new connection; each figure is a median
 over the rounds. Also printed: the sum of the single requests, the work a sweep asks of the
 machine, which bounds a parallel sweep from below when the client and the servers share few
-cores. Goal: sweep <= 1.3 x the slowest single request.
+cores; and the same sweep and singles from a lean client (asyncio streams, HTTP/1.0, no httpx),
+which separates the client's cost from the servers' (over loopback only). Goal: sweep <= 1.3 x
+the slowest single request.
 Usage: .venv/bin/python bench/health_sweep.py [--stack local] [--rounds 7] [--rtt-ms 20]
 """
 
@@ -20,6 +22,7 @@ import shutil
 import statistics
 import subprocess
 import time
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -63,6 +66,28 @@ async def one_sweep(platform: Platform) -> tuple[float, list[str]]:
     return report.elapsed_s, report.down_needed + report.down_other
 
 
+async def lean_get(url: str, headers: dict[str, str]) -> float:
+    """One GET on a bare asyncio stream. Written by hand on purpose: it is the measuring stick for
+    what any HTTP client adds, so it must add next to nothing itself."""
+    u = urlsplit(url)
+    t0 = time.monotonic()
+    reader, writer = await asyncio.open_connection(u.hostname, u.port)
+    lines = [f"GET {u.path}{'?' + u.query if u.query else ''} HTTP/1.0", f"Host: {u.netloc}"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+    await reader.read()  # HTTP/1.0: the server closes after the answer
+    writer.close()
+    return time.monotonic() - t0
+
+
+async def lean_round(requests: list[tuple[str, dict[str, str]]]) -> tuple[float, dict[str, float]]:
+    """(the sweep's requests all at once, each alone) from the lean client."""
+    t0 = time.monotonic()
+    await asyncio.gather(*(lean_get(url, headers) for url, headers in requests))
+    together = time.monotonic() - t0
+    return together, {url: await lean_get(url, headers) for url, headers in requests}
+
+
 def curl_loop(urls: list[str]) -> float:
     """The seed's loop: one curl process per endpoint, one after another."""
     curl = shutil.which("curl")
@@ -96,7 +121,8 @@ def run(platform: Platform, args: argparse.Namespace) -> None:
     health_urls = [health_url(platform, s) for s in platform.enabled() if s.publish]
     asyncio.run(one_sweep(platform))  # warm-up: imports and first connections
     singles: dict[str, list[float]] = {url: [] for url, _ in requests}
-    loops, sweeps = [], []
+    loops, sweeps, lean_sweeps = [], [], []
+    lean_singles: dict[str, list[float]] = {url: [] for url, _ in requests}
     for _ in range(args.rounds):
         for url, took in asyncio.run(single_times(requests)).items():
             singles[url].append(took)
@@ -105,6 +131,11 @@ def run(platform: Platform, args: argparse.Namespace) -> None:
         sweeps.append(elapsed)
         if down:
             raise SystemExit(f"not all services are up ({', '.join(down)}): the figures would mean nothing")
+        if not args.rtt_ms:
+            together, alone = asyncio.run(lean_round(requests))
+            lean_sweeps.append(together)
+            for url, took in alone.items():
+                lean_singles[url].append(took)
     typical = {url: statistics.median(v) for url, v in singles.items()}
     slowest_url = max(typical, key=typical.__getitem__)
     slow, work = typical[slowest_url], sum(typical.values())
@@ -122,6 +153,11 @@ def run(platform: Platform, args: argparse.Namespace) -> None:
         f"runbook.health sweep         {swp * 1000:8.1f} ms   {swp / slow:5.2f} x slowest (goal <= 1.3)"
         f"   {loop / swp:5.2f} x faster than the loop, with load/gateway/prometheus views"
     )
+    if lean_sweeps:  # the client's share: how far the same requests get with a client that costs ~nothing
+        lean_slow = max(statistics.median(v) for v in lean_singles.values())
+        lean = statistics.median(lean_sweeps)
+        print(f"lean client: slowest single {lean_slow * 1000:.1f} ms, all at once {lean * 1000:.1f} ms = "
+              f"{lean / lean_slow:.2f} x (what the servers allow on these cores, whatever the client)")  # fmt: skip
 
 
 if __name__ == "__main__":
