@@ -4,7 +4,8 @@ Both on the live stack in one run. The seed's procedure is replayed through the 
 (stop every container, start every container, sleep 60 s, then one health sweep). Prints both
 times, the critical path of health waits (each from the request to start a service until it is
 healthy), and restart / critical path (goal <= 1.2); also the ratio with the engine's start calls
-left out of the floor.
+left out of the floor. Afterwards it waits, uncounted, until every service is healthy again, so
+the stack is left as it was found even with a short `--seed-sleep`.
 Usage: .venv/bin/python bench/restart.py [--stack local] [--seed-sleep 60]
 """
 
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from infra.spec import load_platform
 from runbooks.health import sweep
+from runbooks.probes import wait_healthy_sync
 from runbooks.restart import critical_path
 from runbooks.targets import target_for
 
@@ -39,7 +41,10 @@ def seed_procedure(stack: str, sleep_s: float) -> tuple[float, list[str]]:
         target.start(name)
     time.sleep(sleep_s)
     report = asyncio.run(sweep(platform, platform.enabled()))
-    return time.monotonic() - t0, report.down_needed + report.down_other
+    took = time.monotonic() - t0
+    for svc in platform.enabled():  # leave the stack healthy (a short --seed-sleep does not)
+        wait_healthy_sync(platform, svc, svc.health.ready_within_s, target)
+    return took, report.down_needed + report.down_other
 
 
 def runbook_restart(stack: str) -> dict:
