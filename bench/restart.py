@@ -21,11 +21,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from infra.spec import load_platform
+from infra.spec import Platform, load_platform
 from runbooks.health import sweep
 from runbooks.probes import wait_healthy_sync
 from runbooks.restart import critical_path
-from runbooks.targets import target_for
+from runbooks.targets import Target, target_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,9 +42,19 @@ def seed_procedure(stack: str, sleep_s: float) -> tuple[float, list[str]]:
     time.sleep(sleep_s)
     report = asyncio.run(sweep(platform, platform.enabled()))
     took = time.monotonic() - t0
-    for svc in platform.enabled():  # leave the stack healthy (a short --seed-sleep does not)
-        wait_healthy_sync(platform, svc, svc.health.ready_within_s, target)
+    settle(platform, target)
     return took, report.down_needed + report.down_other
+
+
+def settle(platform: Platform, target: Target) -> None:
+    """Leave the stack healthy, as the engine sees it too (a short --seed-sleep ends before that)."""
+    for svc in platform.enabled():
+        wait_healthy_sync(platform, svc, svc.health.ready_within_s, target)
+        deadline = time.monotonic() + svc.health.ready_within_s
+        while target.state(svc.name).health not in ("healthy", "none"):  # the engine's next health check
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{svc.name} answers but the engine does not call it healthy")
+            time.sleep(0.2)
 
 
 def runbook_restart(stack: str) -> dict:
