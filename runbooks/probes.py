@@ -66,8 +66,7 @@ async def wait_healthy(
                 ok = await probe_once(client, platform, svc)
             elif target is not None:
                 poll = TARGET_POLL_S
-                state = await asyncio.to_thread(target.state, svc.name)
-                ok = state.running and state.health in ("healthy", "none")
+                ok = (await asyncio.to_thread(target.state, svc.name)).serving
             else:
                 raise RunbookError(f"{svc.name} is not published and no target can report its health")
             if ok:

@@ -32,6 +32,11 @@ class ServiceState:
     def running(self) -> bool:
         return self.status == "running"
 
+    @property
+    def serving(self) -> bool:
+        """Running, and the engine's health check passes (or it has none)."""
+        return self.running and self.health in ("healthy", "none")
+
 
 @dataclass(frozen=True)
 class ExecResult:

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.live
 
 def serving(target: Target, name: str) -> bool:
     st = target.state(name)
-    return st.running and st.health in ("healthy", "none") and not st.restart_count
+    return st.serving and not st.restart_count
 
 
 def test_daily_check_on_the_live_stack(platform, tmp_path: Path) -> None:

@@ -45,6 +45,20 @@ def test_state_and_docker_health(stack: Platform) -> None:
     state = target.state("inference-chat")
     assert state.running and state.instance == f"{stack.stack}-inference-chat"
     assert _until(lambda: target.state("inference-chat").health == "healthy")
+    assert target.state("inference-chat").serving
+    target.stop("inference-chat", timeout_s=1)
+    assert not target.state("inference-chat").serving
+
+
+@pytest.mark.parametrize(
+    ("status", "health", "serving"),
+    [("running", "healthy", True), ("running", "none", True), ("running", "starting", False),
+     ("running", "unhealthy", False), ("exited", "none", False), ("paused", "healthy", False)],
+)  # fmt: skip
+def test_serving_is_running_with_a_passing_or_no_health_check(status: str, health: str, serving: bool) -> None:
+    from runbooks.targets.base import ServiceState
+
+    assert ServiceState("inference-chat", status, health).serving is serving  # type: ignore[arg-type]
 
 
 def test_stop_start_kill_pause_unpause_restart(stack: Platform) -> None:
