@@ -12,15 +12,14 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e ".[dev]"
 	touch $@
 
-# Set-up: the virtualenv, the Debian packages, and the Pulumi engine tools (CLI, Python language
-# host, Kubernetes provider) built from Go modules when Go is present: cached by version, ~1 s once
-# built (docs/engine.md). Without Go it says what is missing; only the engine needs them.
+# Set-up: the virtualenv and the Debian packages. The Pulumi engine tools (CLI, Python language
+# host, Kubernetes provider) are built from Go modules by the first command that needs them
+# (`invoke engine.*`, `stack.preview/up/down` of an EKS stack, the engine tier): docs/engine.md.
 setup: $(BIN)/.installed
 	scripts/install-system-deps
-	@if command -v go >/dev/null; then $(BIN)/invoke engine.build; else \
-	  echo "engine tools not built: Go is not installed (needs Go >= 1.26 and the Go module proxy; docs/engine.md)"; fi
 
 # Build the images (cached by input hash), bring the stack up healthy, run the health sweep.
+# A Docker engine is started in the background when none answers (`make down` stops it).
 up: setup
 	$(BIN)/invoke images.build
 	$(BIN)/invoke stack.up --stack $(STACK)

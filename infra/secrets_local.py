@@ -11,12 +11,13 @@ import os
 import secrets
 from pathlib import Path
 
+from infra.errors import Missing
 from infra.spec.stackconfig import ROOT
 
 STATE_DIR = ROOT / ".state"
 
 
-class MissingSecret(LookupError):
+class MissingSecret(Missing, LookupError):
     """A secret the operation needs is not set."""
 
 

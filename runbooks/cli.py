@@ -1,7 +1,8 @@
 """Glue between invoke tasks and runbooks: load the stack, validate input, execute, exit.
 
 Bad input (unknown stack or service, impossible option values) is reported as one line naming
-the option or config key, exit code 1, before any record is written or anything touched.
+the option or config key, exit code 1, before any record is written or anything touched; the
+exit codes are the project's (infra.errors.ExitCode).
 """
 
 from __future__ import annotations
@@ -14,31 +15,17 @@ from typing import Any
 from runbooks.framework.step import Options
 
 
-def fail(message: str) -> None:
-    from invoke.exceptions import Exit
-
-    raise Exit(f"error: {message}", code=1)
-
-
 def launch(module: str, options: Options) -> int:
     """Build runbook `runbooks.<module>` for the stack and run it; raises invoke's Exit on failure."""
     from invoke.exceptions import Exit
 
-    from infra.spec.errors import ConfigError
     from infra.spec.stackconfig import load_platform
-    from runbooks.framework import BadInput, execute
+    from runbooks.framework import execute
 
-    try:
-        platform = load_platform(options.stack)
-        if options.service is not None:
-            platform.service(options.service)
-        runbook = importlib.import_module(f"runbooks.{module}").build(platform, options)
-    except ConfigError as err:
-        fail(str(err))
-    except KeyError as err:
-        fail(str(err.args[0]) if err.args else str(err))
-    except BadInput as err:
-        fail(str(err))
+    platform = load_platform(options.stack)
+    if options.service is not None:
+        platform.service(options.service)
+    runbook = importlib.import_module(f"runbooks.{module}").build(platform, options)
     record = execute(runbook, options, platform)
     if options.json:
         sys.stdout.write(json.dumps(record.to_dict(), indent=2, default=str) + "\n")

@@ -126,18 +126,14 @@ def counts(findings: list[Finding]) -> dict[str, int]:
 
 def render(run: Run, findings: list[Finding]) -> None:
     from rich.markup import escape
-    from rich.table import Table
+
+    from infra.cli.tables import fitted
 
     c = counts(findings)
     tally = ", ".join(f"{n} {v}" for v, n in c.items())
     title = f"daily check of stack {run.options.stack!r}: {tally}"
-    table = Table(title=title, title_justify="left")
-    for col in ("check", "subject", "verdict", "detail"):
-        table.add_column(col, overflow="fold")
-    for f in findings:
-        colour = COLOURS[f.verdict]
-        table.add_row(f.check, escape(f.subject), f"[{colour}]{f.verdict}[/]", escape(f.detail))
-    run.display.console.print(table)
+    rows = [[f.check, escape(f.subject), f"[{COLOURS[f.verdict]}]{f.verdict}[/]", escape(f.detail)] for f in findings]
+    fitted(run.display.console, title, ("check", "subject", "verdict", "detail"), rows, notes="detail", key=2)
     for f in findings:
         if f.check == "error-logs" and f.data.get("top"):
             run.display.info(f"[bold]{escape(f.subject)}[/]: {f.data['matches']} matching lines, most frequent:")

@@ -326,13 +326,10 @@ def _explain_down(run: Run, report: HealthReport) -> None:
 
 
 def render(run: Run, report: HealthReport) -> None:
-    from rich.table import Table
+    from infra.cli.tables import fitted
 
-    table = Table(title=f"health of stack {run.options.stack!r} ({report.elapsed_s * 1000:.0f} ms)")
-    table.add_column("service", no_wrap=True)
-    for col in ("state", "http", "ms", "load", "gateway", "prometheus", "note"):
-        table.add_column(col)
     colours = {"up": "green", "loading": "yellow"}
+    rows = []
     for r in report.services:
         colour = colours.get(r.state, "red")
         load = f"{r.load['level']} ({r.load['busy']}/{r.load['slots'] or '?'})" if r.load else ""
@@ -341,17 +338,11 @@ def render(run: Run, report: HealthReport) -> None:
             note = f"{note}; container {r.container}".strip("; ")
         if not r.needed:
             note = f"{note} [dim](monitoring)[/]".strip()
-        table.add_row(
-            r.service,
-            f"[{colour}]{r.state}[/]",
-            str(r.http_status or ""),
-            str(r.latency_ms or ""),
-            load,
-            r.gateway or "",
-            r.prometheus or "",
-            note,
-        )
-    run.display.console.print(table)
+        row = [r.service, f"[{colour}]{r.state}[/]", str(r.http_status or ""), str(r.latency_ms or ""), load]
+        rows.append([*row, r.gateway or "", r.prometheus or "", note])
+    title = f"health of stack {run.options.stack!r} ({report.elapsed_s * 1000:.0f} ms)"
+    columns = ("service", "state", "http", "ms", "load", "gateway", "prometheus", "note")
+    fitted(run.display.console, title, columns, rows, notes="note", no_wrap=("service",))
     for note in report.notes:
         run.display.info(f"[dim]{note}[/]")
 

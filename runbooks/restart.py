@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from infra.cli.guard import number
 from infra.spec.model import Platform
 from runbooks.framework import BadInput, Options, Run, Runbook, RunbookError, Step
 from runbooks.probes import probe_once, wait_healthy
@@ -33,8 +34,8 @@ def scope(platform: Platform, options: Options) -> list[str]:
 
 
 def timeout_for(platform: Platform, name: str, options: Options) -> float:
-    override = options.extra.get("timeout")
-    return float(override) if override else platform.service(name).health.ready_within_s
+    override = number("timeout", options.extra.get("timeout"))
+    return override if override else platform.service(name).health.ready_within_s
 
 
 def critical_path(platform: Platform, names: list[str], waits: dict[str, float]) -> float:
@@ -161,8 +162,8 @@ def _verify(run: Run) -> dict[str, Any]:
 
 
 def build(platform: Platform, options: Options) -> Runbook:
-    timeout = options.extra.get("timeout")
-    if timeout is not None and float(timeout) <= 0:
+    timeout = number("timeout", options.extra.get("timeout"))
+    if timeout is not None and timeout <= 0:
         raise BadInput(f"--timeout must be a positive number of seconds, got {timeout}")
     names = scope(platform, options)
     what = options.service or "the whole stack"

@@ -7,7 +7,9 @@ failed and a human must look. Every run writes a JSON record under runs/.
 
 from __future__ import annotations
 
-from invoke import Context, task
+from invoke import Context
+
+from infra.cli.guard import task
 
 COMMON = {
     "stack": "stack name: stacks/Pulumi.<stack>.yaml (default: local)",

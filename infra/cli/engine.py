@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from invoke import Context, Exit, task
+from invoke import Context
+
+from infra.cli.guard import task
 
 STACK_HELP = {"stack": "stack name (stacks/Pulumi.<stack>.yaml)"}
 
@@ -10,25 +12,15 @@ STACK_HELP = {"stack": "stack name (stacks/Pulumi.<stack>.yaml)"}
 @task
 def build(c: Context) -> None:
     """Build the Pulumi CLI, the Python language host and the Kubernetes provider into .tools/bin (cached)."""
-    from infra.engine.build import GoMissing, build_all
+    from infra.engine.build import build_all
 
-    try:
-        build_all()
-    except GoMissing as err:
-        raise Exit(str(err), code=2) from None
-    except RuntimeError as err:
-        raise Exit(f"engine build failed: {err}", code=1) from None
+    build_all()
 
 
 def _run(action: str, stack: str) -> None:
-    from infra.engine.env import EngineUnavailable
     from infra.engine.ops import EngineStack, run
-    from infra.spec import ConfigError
 
-    try:
-        run(action, EngineStack(stack))
-    except (EngineUnavailable, ConfigError) as err:
-        raise Exit(str(err), code=2) from None
+    run(action, EngineStack(stack))
 
 
 @task(help=STACK_HELP)

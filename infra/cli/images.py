@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from invoke import Context, Exit, task
+from invoke import Context
+
+from infra.cli.guard import task
 
 
 @task(
@@ -13,16 +15,11 @@ from invoke import Context, Exit, task
 )
 def build(c: Context, only: str | None = None, force: bool = False) -> None:
     """Build the images of infra/images/catalog.py (base first; skips unchanged ones by input hash)."""
-    from infra.images.build import ImageBuildError, build_images
-    from infra.images.catalog import UnknownImage
-    from infra.live.engine import EngineMissing
+    from infra.images.build import build_images
+    from infra.live.engine import ensure_engine
 
-    try:
-        build_images(only=only, force=force)
-    except (UnknownImage, EngineMissing) as err:
-        raise Exit(str(err), code=2) from None
-    except ImageBuildError as err:
-        raise Exit(f"image build failed: {err}", code=1) from None
+    ensure_engine()
+    build_images(only=only, force=force)
 
 
 @task(name="list")
@@ -33,12 +30,9 @@ def list_(c: Context) -> None:
 
     from infra.images.build import hashes
     from infra.images.catalog import IMAGES
-    from infra.live.engine import EngineMissing, docker_client
+    from infra.live.engine import docker_client
 
-    try:
-        client = docker_client()
-    except EngineMissing as err:
-        raise Exit(str(err), code=2) from None
+    client = docker_client()
     present = {tag for image in client.images.list() for tag in image.tags}
     table = Table(title="images")
     for col in ("name", "hash tag", "built", "what"):

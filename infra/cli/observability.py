@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from invoke import Context, task
+from invoke import Context
+
+from infra.cli.guard import task
 
 
 @task(help={"stack": "stack name (stacks/Pulumi.<stack>.yaml)", "out": "directory to write into"})

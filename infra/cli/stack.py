@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from invoke import Context, Exit, task
+from invoke import Context
+
+from infra.cli.guard import task
 
 # The live-stack tasks (up, down, status) belong to this collection too.
 from infra.cli.stack_live import down, preview, status, up  # noqa: F401
@@ -11,26 +13,18 @@ from infra.cli.stack_live import down, preview, status, up  # noqa: F401
 @task(help={"stack": "stack name (stacks/Pulumi.<stack>.yaml)", "out": "directory to write into"})
 def export_compose(c: Context, stack: str = "local", out: str = "build/compose") -> None:
     """Write a Docker Compose v2 file and every config file it mounts, from the service table."""
-    from infra.spec import ConfigError
     from infra.targets.compose_export import export_cli
 
-    try:
-        export_cli(stack, out)
-    except ConfigError as err:
-        raise Exit(str(err), code=2) from None
+    export_cli(stack, out)
 
 
 @task(help={"stack": "stack name (stacks/Pulumi.<stack>.yaml)"})
 def validate(c: Context, stack: str = "local") -> None:
     """Validate a stack's config and print its service table and start order."""
     from infra.cli.tables import service_table
-    from infra.spec import ConfigError, load_platform
+    from infra.spec import load_platform
 
-    try:
-        platform = load_platform(stack)
-    except ConfigError as err:
-        raise Exit(str(err), code=2) from None
-    service_table(platform)
+    service_table(load_platform(stack))
 
 
 @task(
@@ -46,7 +40,6 @@ def render(c: Context, stack: str = "eks-prod", out: str = "build/k8s", engine: 
     from pathlib import Path
 
     from infra.engine.env import EngineUnavailable, check_passphrase, cli_path
-    from infra.spec import ConfigError
 
     if engine is None:
         try:
@@ -55,17 +48,17 @@ def render(c: Context, stack: str = "eks-prod", out: str = "build/k8s", engine: 
             engine = True
         except EngineUnavailable:
             engine = False
-    try:
-        if engine:
-            from infra.engine.render import render_with_engine
+    if engine:
+        from infra.engine.ops import ensure_tools
+        from infra.engine.render import render_with_engine
 
-            paths = list(render_with_engine(stack, Path(out)).values())
-            how = "the Pulumi engine (render_yaml_to_directory)"
-        else:
-            from infra.targets.k8s.render import render_stack
+        check_passphrase(os.environ)
+        ensure_tools()
+        paths = list(render_with_engine(stack, Path(out)).values())
+        how = "the Pulumi engine (render_yaml_to_directory)"
+    else:
+        from infra.targets.k8s.render import render_stack
 
-            paths = render_stack(stack, out)
-            how = "the program under Pulumi mocks (the engine needs `invoke engine.build` and a passphrase)"
-    except (ConfigError, EngineUnavailable) as err:
-        raise Exit(str(err), code=2) from None
+        paths = render_stack(stack, out)
+        how = "the program under Pulumi mocks (the engine needs `invoke engine.build` and a passphrase)"
     print(f"{len(paths)} objects written to {out} by {how}")

@@ -7,19 +7,11 @@ Registered in the `stack` collection by importing these tasks in `infra/cli/stac
 
 from __future__ import annotations
 
-from invoke import Context, Exit, task
+from invoke import Context
+
+from infra.cli.guard import task
 
 STACK = {"stack": "stack name (stacks/Pulumi.<stack>.yaml)"}
-
-
-def _errors() -> tuple[type[Exception], ...]:
-    from infra.engine.env import EngineUnavailable
-    from infra.live.compose import ComposeError
-    from infra.live.engine import EngineMissing
-    from infra.live.preflight import PreflightFailed
-    from infra.spec import ConfigError
-
-    return (ComposeError, EngineMissing, PreflightFailed, ConfigError, EngineUnavailable)
 
 
 def _on_engine(stack: str) -> bool:
@@ -40,10 +32,7 @@ def up(c: Context, stack: str = "local") -> None:
     """Bring a stack up: compose stacks healthy on Docker (with their health table), EKS stacks with the engine."""
     from infra.live import bringup
 
-    try:
-        _engine("up", stack) if _on_engine(stack) else bringup.up(stack)
-    except _errors() as err:
-        raise Exit(str(err), code=2) from None
+    _engine("up", stack) if _on_engine(stack) else bringup.up(stack)
 
 
 DOWN = {
@@ -57,13 +46,10 @@ def down(c: Context, stack: str = "local", volumes: bool = False, keep_engine: b
     """Take a stack down; stops the dockerd that `stack.up` started (and only that one)."""
     from infra.live import bringup
 
-    try:
-        if _on_engine(stack):
-            _engine("destroy", stack)
-        else:
-            bringup.down(stack, volumes=volumes, stop_engine=not keep_engine)
-    except _errors() as err:
-        raise Exit(str(err), code=2) from None
+    if _on_engine(stack):
+        _engine("destroy", stack)
+    else:
+        bringup.down(stack, volumes=volumes, stop_engine=not keep_engine)
 
 
 @task(help=STACK)
@@ -71,16 +57,10 @@ def status(c: Context, stack: str = "local") -> None:
     """Container state and health of every service of a stack."""
     from infra.live import bringup
 
-    try:
-        bringup.status(stack)
-    except _errors() as err:
-        raise Exit(str(err), code=2) from None
+    bringup.status(stack)
 
 
 @task(help=STACK)
 def preview(c: Context, stack: str = "eks-prod") -> None:
     """Preview a stack with the Pulumi engine built here; says so for stacks whose provider cannot run here."""
-    try:
-        _engine("preview", stack)
-    except _errors() as err:
-        raise Exit(str(err), code=2) from None
+    _engine("preview", stack)

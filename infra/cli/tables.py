@@ -1,32 +1,88 @@
-"""Rich tables of the spec, for operators."""
+"""Rich tables for operators that stay readable at 80 columns (and in CI logs).
+
+`fitted` prints a table whole when the console is wide enough for it. When it is not, the
+free-text column (notes, details, summaries) leaves the grid and each non-empty note is printed
+on its own line after it, keyed by the row's first cell: nothing is cut, no cell wraps over five
+lines. `--json` output never goes through here.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
 from infra.spec.model import Platform
+
+__all__ = ["NOTE_LINES", "fitted", "service_table"]
+
+NOTE_LINES = 2  # a note that needs more lines than this in its column reads better on its own line
+
+
+def _table(columns: Sequence[str], rows: Sequence[Sequence[str]], no_wrap: Sequence[str]) -> Table:
+    table = Table()
+    for col in columns:
+        table.add_column(col, no_wrap=col in no_wrap, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _width(console: Console, table: Table) -> int:
+    return Measurement.get(console, console.options.update_width(10_000), table).maximum
+
+
+def fitted(
+    console: Console,
+    title: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    notes: str,
+    no_wrap: Sequence[str] = (),
+    key: int = 1,
+) -> None:
+    """Print `rows` under `columns`. `notes` names the free-text column: it stays in the grid while
+    every note fits in NOTE_LINES lines of the room left to it, else it moves under the table, each
+    note keyed by the row's first `key` cells."""
+    console.print(f"[italic]{title}[/]", overflow="fold")  # above the table: a narrow one would wrap it
+    at = list(columns).index(notes)
+    grid = [[cell for i, cell in enumerate(row) if i != at] for row in rows]
+    rest = _table([c for i, c in enumerate(columns) if i != at], grid, (*no_wrap, *columns))
+    room = console.width - _width(console, rest) - 3  # the column's border and padding
+    longest = max((Text.from_markup(row[at]).cell_len for row in rows), default=0)
+    if room > 0 and longest <= room * NOTE_LINES:
+        console.print(_table(columns, rows, no_wrap))
+        return
+    console.print(rest)
+    for row in rows:
+        if row[at]:
+            console.print(f"  {' '.join(row[:key])}: {row[at]}", overflow="fold")
 
 
 def service_table(platform: Platform, console: Console | None = None) -> None:
     console = console or Console()
-    table = Table(title=f"stack {platform.stack} ({platform.target}, {platform.docker_host or 'local engine'})")
-    for col in ("wave", "service", "role", "image", "port", "health", "depends on", "gpu"):
-        table.add_column(col, no_wrap=col in ("service", "port"))
+    rows = []
     for wave, names in enumerate(platform.start_order(), start=1):
         for name in names:
             svc = platform.services[name]
-            table.add_row(
-                str(wave),
-                svc.name,
-                svc.role.value,
-                svc.image,
-                f"{platform.bind_address}:{svc.published_port}" if svc.publish else "-",
-                svc.health.path,
-                ", ".join(svc.depends_on) or "-",
-                str(svc.gpu.count) if svc.gpu.count else "-",
+            rows.append(
+                [
+                    svc.name,
+                    str(wave),
+                    svc.role.value,
+                    f"{platform.bind_address}:{svc.published_port}" if svc.publish else "-",
+                    svc.health.path,
+                    ", ".join(svc.depends_on) or "-",
+                    str(svc.gpu.count) if svc.gpu.count else "-",
+                    svc.image,
+                ]
             )
-    console.print(table)
+    title = f"stack {platform.stack} ({platform.target}, {platform.docker_host or 'local engine'})"
+    columns = ("service", "wave", "role", "port", "health", "depends on", "gpu", "image")
+    fitted(console, title, columns, rows, notes="image", no_wrap=("service", "port"))
     disabled = [s.name for s in platform.services.values() if not s.enabled]
     if disabled:
         console.print(f"disabled in this stack: {', '.join(disabled)}")

@@ -26,14 +26,19 @@ from infra.engine.tools import (
     TOOLS,
     Tool,
 )
+from infra.errors import Failed, Missing
 
 # Files of the provider's main package that upstream's `go generate` turns into the embedded ones.
 PROVIDER_MAIN_FILES = ("main.go", "generate.go", "schema.json", "terraform-mapping.json")
 NICE = ("nice", "-n", "15")
 
 
-class GoMissing(RuntimeError):
+class GoMissing(Missing, RuntimeError):
     """Go is absent or too old for the wrapper module: nothing can be built."""
+
+
+class EngineBuildFailed(Failed, RuntimeError):
+    """A `go` command failed; the message carries go's own stderr."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +113,8 @@ def run_go(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> str
     if proc.returncode != 0:
         # `go mod download -json` reports its error in the JSON on stdout, the rest on stderr.
         detail = proc.stderr.strip() or proc.stdout.strip()
-        raise RuntimeError(f"`go {' '.join(args)}` failed in {cwd} (exit {proc.returncode}):\n{detail}")
+        command = f"go {' '.join(args)}"
+        raise EngineBuildFailed(f"engine build failed: `{command}` in {cwd} exited {proc.returncode}:\n{detail}")
     return proc.stdout
 
 

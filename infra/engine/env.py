@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from infra.engine.tools import BIN_DIR, CLI
+from infra.errors import Missing
 from infra.spec.stackconfig import ROOT
 
 STATE_DIR = ROOT / ".state" / "pulumi"
@@ -36,7 +37,7 @@ OFFLINE = {
 }
 
 
-class EngineUnavailable(RuntimeError):
+class EngineUnavailable(Missing, RuntimeError):
     """The engine cannot run here; the message says what is missing and how to get it."""
 
 

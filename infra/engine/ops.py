@@ -8,14 +8,17 @@ event streams for the tests and the tasks.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from infra.engine.env import STATE_DIR, EngineUnavailable, cli_path, engine_env
-from infra.engine.tools import BIN_DIR, KUBERNETES, Tool
-from infra.spec.stackconfig import ROOT
+from infra.engine.env import STATE_DIR, EngineUnavailable, check_passphrase, cli_path, engine_env
+from infra.engine.tools import BIN_DIR, KUBERNETES, TOOLS, Tool
+from infra.errors import Failed
+from infra.secrets_local import MissingSecret
+from infra.spec.stackconfig import PROJECT, ROOT, stack_file
 
 if TYPE_CHECKING:
     from pulumi import automation as auto
@@ -42,15 +45,61 @@ class EngineStack:
     environ: Mapping[str, str] | None = None
 
 
-def check_target(target: str, stack: str, bin_dir: Path = BIN_DIR) -> None:
-    """Refuse, saying why, when the stack's provider does not exist here."""
+class EngineCommandFailed(Failed):
+    """The Pulumi CLI ran and failed; the message keeps its `error:` lines, not the whole transcript."""
+
+
+def check_target(target: str, stack: str) -> None:
+    """Refuse, saying why, when the stack's provider cannot exist here."""
     if target in NO_ENGINE:
         raise EngineUnavailable(f"stack {stack!r} (target {target}) cannot run on the engine here: {NO_ENGINE[target]}")
-    tool = ENGINE_TARGETS.get(target)
-    if tool is None:
+    if target not in ENGINE_TARGETS:
         raise EngineUnavailable(f"stack {stack!r}: no engine provider is known for target {target!r}")
-    if not tool.binary(bin_dir).is_file():
-        raise EngineUnavailable(f"{tool.binary(bin_dir)} does not exist: run `invoke engine.build`")
+
+
+def ensure_tools(bin_dir: Path = BIN_DIR, say: Callable[[str], Any] = print) -> None:
+    """Build the engine tools the first time a command needs them (cached by version afterwards);
+    GoMissing says what to install when they cannot be built."""
+    missing = [t.name for t in TOOLS if not t.binary(bin_dir).is_file()]
+    if not missing:
+        return
+    from infra.engine.build import build_all
+
+    say(f"the Pulumi engine tools are not built yet ({', '.join(missing)}): building them now from Go modules")
+    say("(about 9 minutes the first time on 2 cores, cached by version afterwards; docs/engine.md)")
+    build_all(bin_dir, report=say)
+
+
+def configured_keys(stack: str) -> set[str]:
+    """Config keys the stack file sets (secret values stay encrypted: only the names are read)."""
+    import yaml
+
+    path = stack_file(stack)
+    doc = yaml.safe_load(path.read_text()) if path.is_file() else None
+    return set((doc or {}).get("config") or {})
+
+
+def check_secrets(stack: str) -> None:
+    """Every secret the program needs is set, or MissingSecret naming the `pulumi config set` to run:
+    the engine would otherwise fail halfway through the program with a traceback of its own."""
+    from infra.engine.render import secret_keys_used
+    from infra.spec import load_platform
+
+    have = configured_keys(stack)
+    missing = [key for key in secret_keys_used(load_platform(stack)) if f"{PROJECT}:{key}" not in have]
+    if missing:
+        how = "\n".join(f"  pulumi config set --secret -s {stack} {PROJECT}:{key} <value>" for key in missing)
+        raise MissingSecret(
+            f"stack {stack!r} needs secrets that are not set; set them with the engine environment "
+            f"(docs/engine.md):\n{how}"
+        )
+
+
+def error_lines(err: Exception) -> str:
+    """The lines of a failed CLI run that say what went wrong (Pulumi prefixes them `error:`)."""
+    text = "\n".join(str(getattr(err, name, "") or "") for name in ("stderr", "stdout")) or str(err)
+    lines = [line.strip() for line in text.splitlines() if line.strip().startswith("error:")]
+    return "\n".join(dict.fromkeys(lines)) or text.strip().splitlines()[-1]
 
 
 def open_stack(where: EngineStack) -> auto.Stack:
@@ -75,13 +124,26 @@ def target_of(stack: str) -> str:
 
 
 def run(action: str, where: EngineStack, on_output: Callable[[str], Any] = print) -> Any:
-    """Run `preview`, `up` or `destroy` on a stack whose target the engine supports here."""
-    check_target(target_of(where.name), where.name, where.bin_dir)
+    """Run `preview`, `up` or `destroy` on a stack whose target the engine supports here.
+
+    Everything that can be checked without the engine is checked first (target, passphrase,
+    secrets), so a missing piece is one line and the stack file is left as it was.
+    """
+    from pulumi.automation import errors
+
+    if action not in ("preview", "up", "destroy"):
+        raise ValueError(f"unknown engine action {action!r}: preview, up or destroy")
+    check_target(target_of(where.name), where.name)
+    check_passphrase(dict(os.environ if where.environ is None else where.environ))
+    if action != "destroy":
+        check_secrets(where.name)
+    ensure_tools(where.bin_dir, say=on_output)
     stack = open_stack(where)
-    if action == "preview":
-        return stack.preview(on_output=on_output, diff=True)
-    if action == "up":
-        return stack.up(on_output=on_output)
-    if action == "destroy":
+    try:
+        if action == "preview":
+            return stack.preview(on_output=on_output, diff=True)
+        if action == "up":
+            return stack.up(on_output=on_output)
         return stack.destroy(on_output=on_output)
-    raise ValueError(f"unknown engine action {action!r}: preview, up or destroy")
+    except errors.CommandError as err:
+        raise EngineCommandFailed(f"pulumi {action} -s {where.name} failed:\n{error_lines(err)}") from None

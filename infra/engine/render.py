@@ -52,12 +52,29 @@ def secret_keys_used(platform: Any) -> list[str]:
     return sorted(set(re.findall(rf"pulumi config secret {PROJECT}:([A-Za-z0-9_]+)", text)))
 
 
-def scratch_project(stack: str, directory: Path) -> Path:
+def without_secrets(text: str) -> str:
+    """A stack file's text without its `encryptionsalt` and `secure:` values: what a project that
+    brings its own passphrase can use (the operator's secrets are encrypted with theirs)."""
+    import yaml
+
+    doc = yaml.safe_load(text) or {}
+    doc.pop("encryptionsalt", None)
+    config = doc.get("config") or {}
+    doc["config"] = {k: v for k, v in config.items() if not (isinstance(v, dict) and "secure" in v)}
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+def scratch_project(stack: str, directory: Path, keep_secrets: bool = False) -> Path:
     """A throwaway project that runs the real program: Pulumi.yaml and the stack file copied (so
-    `stack init` and `config set` leave `stacks/` alone), `infra/` and `.venv` linked."""
+    `stack init` and `config set` leave `stacks/` alone), `infra/` and `.venv` linked.
+
+    `keep_secrets` keeps the stack's encrypted secrets (the operator's passphrase opens them);
+    without it the copy has none, for a caller with a passphrase of its own.
+    """
     (directory / "stacks").mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "Pulumi.yaml", directory / "Pulumi.yaml")
-    shutil.copy(stack_file(stack), directory / "stacks")
+    text = stack_file(stack).read_text()
+    (directory / "stacks" / stack_file(stack).name).write_text(text if keep_secrets else without_secrets(text))
     for name in ("infra", ".venv"):
         (directory / name).symlink_to(ROOT / name, target_is_directory=True)
     return directory
@@ -72,14 +89,14 @@ def render_with_engine(stack: str, out: Path, environ: Mapping[str, str] | None 
     """
     from pulumi import automation as auto
 
-    from infra.engine.ops import EngineStack, open_stack
+    from infra.engine.ops import EngineCommandFailed, EngineStack, error_lines, open_stack
     from infra.spec import load_platform
 
     platform = load_platform(stack)
     out = out.resolve()
     shutil.rmtree(out, ignore_errors=True)
     with tempfile.TemporaryDirectory(prefix="inferops-render-") as tmp:
-        project = scratch_project(stack, Path(tmp))
+        project = scratch_project(stack, Path(tmp), keep_secrets=True)
         where = EngineStack(stack, project_dir=project, state_dir=project / "state", environ=environ)
         engine_stack = open_stack(where)
         render_into(engine_stack, out)
@@ -88,5 +105,8 @@ def render_with_engine(stack: str, out: Path, environ: Mapping[str, str] | None 
             if f"{PROJECT}:{key}" not in have:
                 marker = REDACTED.format(project=PROJECT, key=key)
                 engine_stack.set_config(f"{PROJECT}:{key}", auto.ConfigValue(marker, secret=True))
-        engine_stack.up(on_output=print)
+        try:
+            engine_stack.up(on_output=print)
+        except auto.errors.CommandError as err:
+            raise EngineCommandFailed(f"rendering {stack!r} on the engine failed:\n{error_lines(err)}") from None
     return rendered_files(out)

@@ -13,6 +13,7 @@ import subprocess
 import tarfile
 from pathlib import Path
 
+from infra.errors import Failed
 from infra.images.prepare import PrepareError, Tick, run_logged
 
 SUITE = "bookworm"
@@ -33,7 +34,7 @@ Acquire::Languages "none";
 CHANGES = ("ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 'CMD ["/bin/bash"]')
 
 
-class BaseBuildError(RuntimeError):
+class BaseBuildError(Failed, RuntimeError):
     """debootstrap is missing or failed; the message says how to fix it."""
 
 

@@ -19,12 +19,13 @@ from rich.console import Console
 from rich.status import Status
 from rich.table import Table
 
+from infra.errors import Failed
 from infra.images import base, prepare
 from infra.images.catalog import CACHE_DIR, IMAGES, LOCAL_TAG, LOG_DIR, ImageDef, selection
 from infra.images.hashing import input_hash
 
 
-class ImageBuildError(RuntimeError):
+class ImageBuildError(Failed, RuntimeError):
     """A build step failed; the message names the image, the step and the log to read."""
 
 

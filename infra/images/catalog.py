@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.errors import BadInput
 from infra.spec.stackconfig import ROOT
 
 IMAGES_DIR = ROOT / "images"
@@ -76,7 +77,7 @@ IMAGES: dict[str, ImageDef] = {
 }
 
 
-class UnknownImage(KeyError):
+class UnknownImage(BadInput, KeyError):
     """A name that is not in the catalog; the message lists the known ones."""
 
     def __str__(self) -> str:

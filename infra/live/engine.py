@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from infra.errors import Missing
 from infra.spec.stackconfig import ROOT
 
 DOCKER_CLI = "/usr/bin/docker"  # /usr/local/bin/docker on this machine is a different client
@@ -26,7 +27,7 @@ HOW_TO_START = (
 )
 
 
-class EngineMissing(RuntimeError):
+class EngineMissing(Missing, RuntimeError):
     """No Docker engine answers; the message says how to start one."""
 
 
@@ -60,6 +61,8 @@ def ensure_engine(say: Any = print) -> bool:
     """Make sure an engine answers; start one on Debian as root. True when this call started it."""
     if engine_answers():
         return False
+    if os.environ.get("DOCKER_HOST"):
+        raise EngineMissing(f"no Docker engine answers at DOCKER_HOST={os.environ['DOCKER_HOST']}; start it there")
     if not is_debian() or os.geteuid() != 0:
         raise EngineMissing(f"no Docker engine answers and this is not a Debian machine run as root; {HOW_TO_START}")
     if shutil.which("dockerd") is None:

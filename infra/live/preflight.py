@@ -11,6 +11,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
+from infra.errors import BadInput
 from infra.images.catalog import IMAGES, REPO_PREFIX
 from infra.render.containers import LABEL_PREFIX
 from infra.spec.model import Platform, Service
@@ -25,7 +26,7 @@ class Problem:
         return f"{self.service}: {self.message}"
 
 
-class PreflightFailed(RuntimeError):
+class PreflightFailed(BadInput, RuntimeError):
     """One or more problems; nothing was changed."""
 
     def __init__(self, stack: str, problems: list[Problem]) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from infra.errors import BadInput
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -17,7 +19,7 @@ class Problem:
         return f"  {self.key} = {self.value!r}: {self.allowed}"
 
 
-class ConfigError(ValueError):
+class ConfigError(BadInput, ValueError):
     """Stack config that cannot be deployed; raised before any resource exists."""
 
     def __init__(self, source: str, problems: list[Problem]) -> None:
@@ -29,3 +31,10 @@ class ConfigError(ValueError):
     @property
     def keys(self) -> list[str]:
         return [p.key for p in self.problems]
+
+
+class UnknownService(BadInput, KeyError):
+    """A service name the stack does not have (or has disabled); the message lists the known ones."""
+
+    def __str__(self) -> str:  # KeyError's own str() would quote the whole message
+        return str(self.args[0]) if self.args else ""

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
+from infra.spec.errors import UnknownService
+
 if TYPE_CHECKING:
     from infra.spec.alerting import Alerting
     from infra.spec.backup import Backup
@@ -222,11 +224,11 @@ class Platform(Strict):
         return [s for s in self.services.values() if s.enabled]
 
     def service(self, name: str) -> Service:
-        """The enabled service `name`; a KeyError names the ones that exist."""
+        """The enabled service `name`; UnknownService (a KeyError) names the ones that exist."""
         svc = self.services.get(name)
         if svc is None or not svc.enabled:
             known = ", ".join(s.name for s in self.enabled())
-            raise KeyError(f"unknown service {name!r} in stack {self.stack!r}; known: {known}")
+            raise UnknownService(f"unknown service {name!r} in stack {self.stack!r}; known: {known}")
         return svc
 
     def by_role(self, role: Role) -> list[Service]:

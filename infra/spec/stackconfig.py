@@ -7,6 +7,7 @@ collected and raised together as one ConfigError before any resource exists.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,8 @@ from infra.spec.reload import Reload
 
 PROJECT = "inferops"
 ROOT = Path(__file__).resolve().parents[2]
-STACKS_DIR = ROOT / "stacks"
+# `INFEROPS_STACKS_DIR` points every command at another copy of the stack files (tests use one).
+STACKS_DIR = Path(os.environ.get("INFEROPS_STACKS_DIR") or ROOT / "stacks")
 
 # Top-level config keys (after the `inferops:` namespace) and the Platform field each feeds.
 PLATFORM_KEYS: dict[str, str] = {

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from infra.errors import Failed
 from infra.spec.model import Platform
 from runbooks.daily.disk import local_engine
 from runbooks.daily.findings import Finding, by_level
@@ -29,7 +30,7 @@ SMI_TIMEOUT_S = 20.0
 Runner = Callable[[list[str]], str]
 
 
-class GpuReadError(RuntimeError):
+class GpuReadError(Failed, RuntimeError):
     """nvidia-smi could not be run or printed nothing usable."""
 
 

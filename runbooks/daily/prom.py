@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from infra.errors import Failed
 from infra.observability.rules import GROUPS, AlertRule
 from infra.spec.model import Platform
 
@@ -22,7 +23,7 @@ TIMEOUT_S = 10.0
 _COMPARISON = re.compile(r"^(?P<query>.*\S)\s*(?P<op>>|<)\s*(?P<value>-?[0-9]+(\.[0-9]+)?)$", re.S)
 
 
-class PromError(RuntimeError):
+class PromError(Failed, RuntimeError):
     """Prometheus did not answer a usable result (the message names the URL and the query)."""
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from invoke import Context, task
+from invoke import Context
+
+from infra.cli.guard import task
 
 # Own help texts (runbooks/tasks.py imports this module, so importing its COMMON would be a cycle).
 COMMON = {

@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from runbooks.framework.record import StepRecord
 from runbooks.framework.step import Options, Runbook
@@ -37,15 +36,14 @@ class Display:
         self.console = Console(stderr=True, quiet=quiet, highlight=False)
 
     def plan(self, runbook: Runbook, options: Options) -> None:
-        table = Table(title=f"runbook.{runbook.name} on stack {options.stack!r}: {runbook.title}", title_justify="left")
-        table.add_column("#", justify="right")
-        table.add_column("step")
-        table.add_column("kind")
-        table.add_column("what it does")
+        from infra.cli.tables import fitted
+
+        rows = []
         for i, step in enumerate(runbook.steps, start=1):
             kind = "probe" if step.probe else ("[red]destructive[/]" if step.destructive else "action")
-            table.add_row(str(i), escape(step.name), kind, escape(step.summary))
-        self.console.print(table)
+            rows.append([str(i), escape(step.name), kind, escape(step.summary)])
+        title = f"runbook.{runbook.name} on stack {options.stack!r}: {runbook.title}"
+        fitted(self.console, title, ("#", "step", "kind", "what it does"), rows, notes="what it does")
         if runbook.seed:
             self.console.print(f"[dim]replaces: {runbook.seed}[/]")
 

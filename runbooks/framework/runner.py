@@ -6,7 +6,8 @@ Semantics (Chaos Toolkit's steady state → method → rollbacks, SSM Automation
 - destructive steps need `--yes` (or an interactive "yes" after the plan is shown);
 - on a failed step, SIGINT or SIGTERM, the rollbacks registered so far run in reverse, with
   further signals deferred so a second Ctrl-C cannot abandon the platform half restored;
-- exit code 0 = worked, 1 = failed and rolled back, 2 = a rollback failed (a human must look).
+- exit codes are the project's (infra.errors.ExitCode): 0 worked, 1 failed and rolled back,
+  2 a rollback failed (a human must look), 3 something needed is missing or unreachable.
 """
 
 from __future__ import annotations
@@ -19,21 +20,15 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from enum import IntEnum
 from typing import Any
 
+from infra.errors import ExitCode, InferopsError, Missing
 from infra.spec.model import Platform
 from runbooks.framework.display import Display, StepProgress
-from runbooks.framework.errors import BadInput, Interrupted, RunbookError
+from runbooks.framework.errors import BadInput, Interrupted
 from runbooks.framework.lock import StackLock
 from runbooks.framework.record import RunRecord, StepRecord, now_iso
 from runbooks.framework.step import Options, Runbook, Step
-
-
-class ExitCode(IntEnum):
-    OK = 0
-    FAILED = 1  # failed (or refused, or bad input) and everything it did was rolled back
-    ROLLBACK_FAILED = 2  # a rollback failed: the platform may be left changed, a human must look
 
 
 @dataclass
@@ -159,7 +154,7 @@ def _run_step(run: Run, step: Step, rec: StepRecord) -> BaseException | None:
         rec.status = "ok"
     except Interrupted as err:
         rec.status, rec.error, failure = "interrupted", str(err), err
-    except RunbookError as err:
+    except InferopsError as err:
         rec.status, rec.error, failure = "failed", str(err), err
     except Exception as err:
         rec.status, rec.error, failure = "failed", f"{type(err).__name__}: {err}", err
@@ -288,5 +283,6 @@ def _execute_steps(run: Run) -> RunRecord:
         run.display.error("a rollback failed: the platform may be left changed; see the run record")
         return _finish(record, "rollback-failed", ExitCode.ROLLBACK_FAILED, error)
     if failed:
-        return _finish(record, "rolled-back" if record.rollbacks else "failed", ExitCode.FAILED, error)
+        code = ExitCode.MISSING if isinstance(failure, Missing) else ExitCode.FAILED
+        return _finish(record, "rolled-back" if record.rollbacks else "failed", code, error)
     return _finish(record, "ok", ExitCode.OK)

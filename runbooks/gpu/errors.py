@@ -6,8 +6,10 @@ invocation changes nothing.
 
 from __future__ import annotations
 
+from infra.errors import BadInput, Failed
 
-class GpuLayersError(ValueError):
+
+class GpuLayersError(BadInput, ValueError):
     """Base of the runbook's input errors; `option` is the command-line option at fault."""
 
     def __init__(self, option: str, value: object, fix: str) -> None:
@@ -33,9 +35,9 @@ class InvalidVramError(GpuLayersError):
     """`--vram-mib` is not a positive number of MiB."""
 
 
-class ModelFileError(RuntimeError):
+class ModelFileError(Failed, RuntimeError):
     """The GGUF file cannot be read; the planner falls back to the seed's fixed steps."""
 
 
-class MemoryReadingError(ValueError):
+class MemoryReadingError(Failed, ValueError):
     """nvidia-smi or DCGM output that cannot be read as GPU memory figures."""

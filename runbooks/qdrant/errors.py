@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from runbooks.framework.errors import RunbookError
+from runbooks.framework.errors import Missing, RunbookError
 
 
 class QdrantError(RunbookError):
     """Qdrant answered something the runbook cannot work with (the message names the address)."""
 
 
-class QdrantUnreachable(QdrantError):
+class QdrantUnreachable(QdrantError, Missing):
     """Qdrant did not answer at all after the configured retries."""
 
 

@@ -5,7 +5,9 @@ Heavy imports stay inside the task bodies so `invoke --list` stays fast.
 
 from __future__ import annotations
 
-from invoke import Context, task
+from invoke import Context
+
+from infra.cli.guard import task
 
 COMMON = {
     "stack": "stack name: stacks/Pulumi.<stack>.yaml (default: local); QDRANT_URL overrides its Qdrant address",

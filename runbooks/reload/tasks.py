@@ -3,7 +3,9 @@ runbooks/tasks.py). Heavy imports stay inside the bodies so `invoke --list` stay
 
 from __future__ import annotations
 
-from invoke import Context, task
+from invoke import Context
+
+from infra.cli.guard import task
 
 COMMON = {
     "stack": "stack name: stacks/Pulumi.<stack>.yaml (default: local)",
@@ -46,8 +48,10 @@ def reload_status(c: Context, stack: str = "local", json: bool = False) -> None:
 
     from rich.console import Console
 
+    from infra.spec.stackconfig import read_stack_config
     from runbooks.reload.status import reload_status as read
 
+    read_stack_config(stack)  # an unknown stack is bad input, not an idle one
     st = read(stack)
     if json:
         print(json_.dumps(st, indent=2, default=str))

@@ -5,12 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from infra.errors import Failed, Missing
+
 Status = Literal["running", "paused", "restarting", "exited", "created", "stopped", "missing", "starting"]
 Health = Literal["healthy", "unhealthy", "starting", "none"]
 
 
-class TargetError(RuntimeError):
+class TargetError(Failed, RuntimeError):
     """The target could not do what was asked (message names service, stack and where it runs)."""
+
+
+class TargetUnreachable(TargetError, Missing):
+    """The engine or cluster does not answer at all (exit 3: nothing was done)."""
 
 
 class Unsupported(TargetError):

@@ -7,13 +7,14 @@ a service's labels (a reload's second instance), the one named after the service
 
 from __future__ import annotations
 
+import sys
 import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from infra.render.containers import LABEL_PREFIX
 from infra.spec.model import Platform
-from runbooks.targets.base import ExecResult, ServiceState, TargetError
+from runbooks.targets.base import ExecResult, ServiceState, TargetError, TargetUnreachable
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -43,12 +44,17 @@ class DockerTarget:
 
     @cached_property
     def client(self) -> DockerClient:
+        """The engine's client; on this machine's own engine, one is started when none answers."""
         import docker.errors
 
+        if self.platform.docker_host is None:
+            from infra.live.engine import ensure_engine
+
+            ensure_engine(say=lambda text: print(text, file=sys.stderr))
         try:
             return docker_client(self.platform.docker_host)
         except docker.errors.DockerException as err:
-            raise TargetError(f"cannot reach the Docker engine at {self.where}: {err}") from None
+            raise TargetUnreachable(f"cannot reach the Docker engine at {self.where}: {err}") from None
 
     def ping(self) -> None:
         import docker.errors
@@ -56,7 +62,7 @@ class DockerTarget:
         try:
             self.client.ping()
         except (docker.errors.DockerException, OSError) as err:
-            raise TargetError(f"the Docker engine at {self.where} does not answer: {err}") from None
+            raise TargetUnreachable(f"the Docker engine at {self.where} does not answer: {err}") from None
 
     def _containers(self, service: str) -> list[Container]:
         labels = [f"{LABEL_PREFIX}.stack={self.platform.stack}", f"{LABEL_PREFIX}.service={service}"]

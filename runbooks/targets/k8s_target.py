@@ -18,7 +18,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from infra.spec.model import Platform
-from runbooks.targets.base import ExecResult, ServiceState, TargetError
+from runbooks.targets.base import ExecResult, ServiceState, TargetError, TargetUnreachable
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
@@ -90,7 +90,7 @@ class KubernetesTarget:
                 raise
             raise TargetError(f"{what} in {self.where}: {err.status} {err.reason}") from None
         except (HTTPError, OSError) as err:
-            raise TargetError(f"{what}: {self.where} does not answer: {err}") from None
+            raise TargetUnreachable(f"{what}: {self.where} does not answer: {err}") from None
 
     def ping(self) -> None:
         self._call("list workloads", self.apps.list_namespaced_deployment, self.namespace, limit=1)

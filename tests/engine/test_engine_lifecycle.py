@@ -67,8 +67,9 @@ def loaded(files: dict[str, Path]) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A scratch copy of the project files the CLI reads, and a passphrase file."""
+def project(tmp_path: Path, untouched_stack_file: Path) -> Path:
+    """A scratch copy of the project files the CLI reads (without the operator's secrets), and a
+    passphrase file of the test's own."""
     scratch_project(STACK, tmp_path)
     (tmp_path / "passphrase").write_text(secrets.token_urlsafe(16))
     return tmp_path

@@ -24,14 +24,6 @@ DOCKER_CLI = "/usr/bin/docker"  # testinfra's docker backend runs `docker` from 
 SHIM_DIR = ROOT / ".state" / "bin"
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--stack",
-        default=os.environ.get("INFEROPS_LIVE_STACK", "local"),
-        help="stack whose running services are checked (stacks/Pulumi.<stack>.yaml); default local",
-    )
-
-
 def pytest_configure(config: pytest.Config) -> None:
     # testinfra calls plain `docker`; on this machine /usr/local/bin/docker is another client.
     if Path(DOCKER_CLI).is_file():

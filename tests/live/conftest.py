@@ -1,4 +1,5 @@
-"""Fixtures of the live tier: the stack must be up (`invoke stack.up`), or the test fails saying so."""
+"""Fixtures of the live tier: the stack must be up (`make up`), or the test fails saying so
+(tests/conftest.py skips the tier instead when it is not the live tier that runs)."""
 
 from __future__ import annotations
 

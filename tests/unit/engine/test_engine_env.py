@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from infra.engine.build import GoMissing
 from infra.engine.env import EngineUnavailable, engine_env
-from infra.engine.ops import check_target
+from infra.engine.ops import check_target, ensure_tools
+from infra.errors import ExitCode
 
 
 def test_no_passphrase_is_refused_naming_both_variables(tmp_path: Path) -> None:
@@ -38,10 +40,18 @@ def test_env_is_local_and_offline(tmp_path: Path) -> None:
 
 def test_compose_target_is_refused_with_the_reason(tmp_path: Path) -> None:
     with pytest.raises(EngineUnavailable) as info:
-        check_target("compose", "local", tmp_path)
+        check_target("compose", "local")
     assert "pulumi-docker" in str(info.value) and "export-compose" in str(info.value)
 
 
-def test_eks_without_provider_says_how_to_build(tmp_path: Path) -> None:
-    with pytest.raises(EngineUnavailable, match=r"invoke engine\.build"):
-        check_target("eks", "eks-prod", tmp_path)
+def test_tools_not_built_are_built_on_first_need_and_without_go_it_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    check_target("eks", "eks-prod")  # a provider exists for eks: no refusal before the build
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `go` anywhere
+    said: list[str] = []
+    with pytest.raises(GoMissing) as info:
+        ensure_tools(tmp_path / "bin", say=said.append)
+    assert "not built yet" in said[0] and "building them now" in said[0]
+    assert info.value.exit_code == ExitCode.MISSING
+    assert "Go" in str(info.value)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from gguf_files import LLAMA_32_3B, QWEN_25_7B, write_header_only, write_tiny
+
+from tests.unit.gpu.gguf_files import LLAMA_32_3B, QWEN_25_7B, write_header_only, write_tiny
 
 
 @pytest.fixture

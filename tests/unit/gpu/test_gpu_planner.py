@@ -70,7 +70,7 @@ def test_tiny_model_shape(tiny_gguf: Path) -> None:
 
 
 def test_tied_embeddings_count_token_embd_as_the_output_layer(tmp_path: Path) -> None:
-    from gguf_files import write_tiny
+    from tests.unit.gpu.gguf_files import write_tiny
 
     s = read_model_shape(write_tiny(tmp_path / "tied.gguf", tied=True))
     assert s.tied_output and s.output_bytes == 64 * 32 * 2 + 64 * 4

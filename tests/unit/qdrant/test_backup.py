@@ -106,7 +106,7 @@ def test_full_location_is_reported_and_leaves_no_partial_file(tiny_disk: Path, t
 def test_qdrant_down_is_one_clear_line_naming_the_address(platform: Platform, qdrant: QdrantDouble) -> None:
     qdrant.stop()
     record = run_backup(platform)
-    assert record.exit_code == 1
+    assert record.exit_code == 3  # Missing: Qdrant does not answer
     assert step(record, "qdrant health").status == "failed"
     assert f"Qdrant at {qdrant.url} is unreachable" in record.error
     assert "after 3 attempts" in record.error  # QDRANT_MAX_RETRIES=2 → 3 attempts
