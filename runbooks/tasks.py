@@ -128,6 +128,6 @@ from runbooks.daily.tasks import daily_check  # noqa: E402
 __all__ += ["daily_check"]
 
 # The monitoring agent (runbooks/watch/tasks.py): watch, watch-state.
-from runbooks.watch.tasks import watch, watch_state  # noqa: E402
+from runbooks.watch.tasks import watch, watch_state, watch_units  # noqa: E402
 
-__all__ += ["watch", "watch_state"]
+__all__ += ["watch", "watch_state", "watch_units"]

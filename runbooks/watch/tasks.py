@@ -54,3 +54,30 @@ def watch_state(c: Context, stack: str = "local", json: bool = False) -> None:
     from runbooks.cli import launch, options
 
     launch("watch.state_runbook", options(stack, None, False, False, json))
+
+
+@task(
+    name="watch-units",
+    help={
+        "stack": COMMON["stack"],
+        "dest": "directory to write inferops-watch.service and inferops-watch.timer into",
+        "user": "the user the cycle runs as (needs the docker group; default inferops)",
+    },
+)
+def watch_units(c: Context, stack: str = "local", dest: str = "build/systemd", user: str = "inferops") -> None:
+    """Export the systemd service + timer that run one watch cycle every interval on a GPU host."""
+    import sys
+    from pathlib import Path
+
+    from infra.spec.errors import ConfigError
+    from infra.spec.stackconfig import ROOT, load_platform
+    from runbooks.cli import fail
+    from runbooks.watch.units import write_units
+
+    try:
+        platform = load_platform(stack)
+    except ConfigError as err:
+        fail(str(err))
+    venv = Path(sys.executable).parent.parent
+    for path in write_units(platform, Path(dest).resolve(), ROOT, venv, user):
+        print(path)
