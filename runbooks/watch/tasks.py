@@ -36,8 +36,13 @@ def watch(
     """Seed 000's monitoring agent: checks in parallel, debounce, alert on change, never a lost notice."""
     from runbooks.cli import fail, launch, options
 
-    if interval is not None and interval <= 0:
-        fail(f"--interval {interval!r}: give seconds between cycles, a number above 0 (e.g. 300)")
+    if interval is not None:  # invoke hands an untyped (None-default) option over as text
+        try:
+            interval = float(interval)
+        except ValueError:
+            interval = -1.0
+        if interval <= 0:
+            fail("--interval: give seconds between cycles, a number above 0 (e.g. 300)")
     if cycles < 0:
         fail(f"--cycles {cycles!r}: give a count of cycles, 0 for no limit")
     if once or dry_run or (interval is None and not loop):
