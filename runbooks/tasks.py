@@ -128,3 +128,8 @@ __all__ += ["gpu_layers", "reload", "reload_status"]
 from runbooks.daily.tasks import daily_check  # noqa: E402
 
 __all__ += ["daily_check"]
+
+# The monitoring agent (runbooks/watch/tasks.py): watch, watch-state.
+from runbooks.watch.tasks import watch, watch_state, watch_units  # noqa: E402
+
+__all__ += ["watch", "watch_state", "watch_units"]

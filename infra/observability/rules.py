@@ -297,7 +297,28 @@ VECTOR_DB = RuleGroup(
     ),
 )
 
-GROUPS: tuple[RuleGroup, ...] = (GPU, INFERENCE, HOST, VECTOR_DB, COST)
+WATCH = RuleGroup(
+    "watch",
+    (
+        # runbook.watch's heartbeat (runbooks/watch/heartbeat.py: node-exporter textfile or the
+        # watch's /metrics): the dead-man's switch. A watch that stopped leaves its last timestamp
+        # behind, which goes stale; three missed cycles (at least 5 minutes) mean nothing watches.
+        AlertRule(
+            alert="WatchStopped",
+            expr="time() - inferops_watch_last_cycle_timestamp_seconds"
+            " > clamp_min(3 * inferops_watch_interval_seconds, 300)",
+            for_="5m",
+            severity="critical",
+            summary="The watch stopped: nothing checks the platform",
+            description="No watch cycle on stack {{ $labels.stack }} ({{ $labels.instance }}) "
+            'for {{ $value | printf "%.0f" }} s.',
+            runbook="watch",
+            exporter="runbook.watch heartbeat (textfile collector or the watch's /metrics)",
+        ),
+    ),
+)
+
+GROUPS: tuple[RuleGroup, ...] = (GPU, INFERENCE, HOST, VECTOR_DB, COST, WATCH)
 ALERT_NAMES: frozenset[str] = frozenset(r.alert for g in GROUPS for r in g.rules)
 RULES_DIR = "/etc/prometheus/rules"
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from infra.spec.eks import Eks
     from infra.spec.gpu import GpuLayers
     from infra.spec.reload import Reload
+    from infra.spec.watch import Watch
 
 
 class Strict(BaseModel):
@@ -218,6 +219,7 @@ class Platform(Strict):
     backup: Backup = Field(default_factory=lambda: _backup())
     reload: Reload = Field(default_factory=lambda: _reload())
     daily_check: DailyCheck = Field(default_factory=lambda: _daily_check())
+    watch: Watch = Field(default_factory=lambda: _watch())
     services: dict[str, Service]
 
     def enabled(self) -> list[Service]:
@@ -306,6 +308,12 @@ def _daily_check() -> DailyCheck:
     return DailyCheck()
 
 
+def _watch() -> Watch:
+    from infra.spec.watch import Watch
+
+    return Watch()
+
+
 def _resolve_sections() -> None:
     """Section models subclass Strict, so they are resolved after this module is loaded."""
     from infra.spec.alerting import Alerting
@@ -314,6 +322,7 @@ def _resolve_sections() -> None:
     from infra.spec.eks import Eks
     from infra.spec.gpu import GpuLayers
     from infra.spec.reload import Reload
+    from infra.spec.watch import Watch
 
     Platform.model_rebuild(
         _types_namespace={
@@ -323,5 +332,6 @@ def _resolve_sections() -> None:
             "Eks": Eks,
             "GpuLayers": GpuLayers,
             "Reload": Reload,
+            "Watch": Watch,
         }
     )

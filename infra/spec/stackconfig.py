@@ -39,6 +39,8 @@ from infra.spec.model import (
 )
 from infra.spec.reload import SECRET_KEYS as RELOAD_SECRETS
 from infra.spec.reload import Reload
+from infra.spec.watch import SECRET_KEYS as WATCH_SECRETS
+from infra.spec.watch import Watch
 
 PROJECT = "inferops"
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,6 +65,7 @@ SECTIONS: dict[str, tuple[str, type[BaseModel]]] = {
     "backup": ("backup", Backup),
     "reload": ("reload", Reload),
     "dailyCheck": ("daily_check", DailyCheck),
+    "watch": ("watch", Watch),
 }
 SECTION_KEYS = ("images", "tuning", "gateway", "services", *SECTIONS)
 # Secrets are read by the programs through Pulumi config, never into the spec.
@@ -73,6 +76,7 @@ SECRET_KEYS = (
     *BACKUP_SECRETS,
     *RELOAD_SECRETS,
     *DAILY_CHECK_SECRETS,
+    *WATCH_SECRETS,
 )
 KNOWN_KEYS = (*PLATFORM_KEYS, *SECTION_KEYS, *SECRET_KEYS)
 
