@@ -15,15 +15,11 @@ __all__ = ["run_loop"]
 def run_loop(stack: str, interval: float | None, cycles: int, as_json: bool) -> None:
     from invoke.exceptions import Exit
 
-    from infra.spec.errors import ConfigError
     from infra.spec.stackconfig import load_platform
-    from runbooks.cli import fail, launch, options
+    from runbooks.cli import launch, options
     from runbooks.watch import heartbeat, store
 
-    try:
-        platform = load_platform(stack)
-    except ConfigError as err:
-        fail(str(err))
+    platform = load_platform(stack)
     every = interval or platform.watch.interval_s
     server = None
     if platform.watch.metrics_port:

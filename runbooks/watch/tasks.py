@@ -3,7 +3,9 @@ imports stay in the bodies, so `invoke --list` stays fast."""
 
 from __future__ import annotations
 
-from invoke import Context, task
+from invoke import Context
+
+from infra.cli.guard import number, task
 
 COMMON = {
     "stack": "stack name: stacks/Pulumi.<stack>.yaml (default: local)",
@@ -34,17 +36,14 @@ def watch(
     json: bool = False,
 ) -> None:
     """Seed 000's monitoring agent: checks in parallel, debounce, alert on change, never a lost notice."""
-    from runbooks.cli import fail, launch, options
+    from infra.errors import BadInput
+    from runbooks.cli import launch, options
 
-    if interval is not None:  # invoke hands an untyped (None-default) option over as text
-        try:
-            interval = float(interval)
-        except ValueError:
-            interval = -1.0
-        if interval <= 0:
-            fail("--interval: give seconds between cycles, a number above 0 (e.g. 300)")
+    interval = number("interval", interval)  # invoke hands an untyped (None-default) option over as text
+    if interval is not None and interval <= 0:
+        raise BadInput("--interval: give seconds between cycles, a number above 0 (e.g. 300)")
     if cycles < 0:
-        fail(f"--cycles {cycles!r}: give a count of cycles, 0 for no limit")
+        raise BadInput(f"--cycles {cycles!r}: give a count of cycles, 0 for no limit")
     if once or dry_run or (interval is None and not loop):
         launch("watch.runbook", options(stack, None, dry_run, yes, json, once=True))
         return
@@ -74,15 +73,10 @@ def watch_units(c: Context, stack: str = "local", dest: str = "build/systemd", u
     import sys
     from pathlib import Path
 
-    from infra.spec.errors import ConfigError
     from infra.spec.stackconfig import ROOT, load_platform
-    from runbooks.cli import fail
     from runbooks.watch.units import write_units
 
-    try:
-        platform = load_platform(stack)
-    except ConfigError as err:
-        fail(str(err))
+    platform = load_platform(stack)
     venv = Path(sys.executable).parent.parent
     for path in write_units(platform, Path(dest).resolve(), ROOT, venv, user):
         print(path)

@@ -86,3 +86,28 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+OFF = ("qdrant", "rag", "grafana", "node-exporter", "dcgm-exporter", "cadvisor")
+
+
+def watch_platform(watch: dict | None = None, **extra: object):
+    """The default service table, CPU only, with a `watch` section (and other keys) given."""
+    from infra.spec import platform_from_config
+
+    raw = {
+        "target": "compose",
+        "gpuHost": False,
+        "services": {
+            **{n: {"gpus": 0} for n in ("inference-chat", "inference-code", "embedding")},
+            **{
+                n: {"enabled": False}
+                for n in ("qdrant", "rag", "grafana", "node-exporter", "dcgm-exporter", "cadvisor")
+            },
+        },
+        "watch": watch or {},
+    }
+    extra_services = extra.pop("services", {})
+    raw["services"] = {**raw["services"], **extra_services}  # type: ignore[dict-item]
+    raw.update(extra)
+    return platform_from_config("unit", raw, source="tests/unit/watch/servers.py")

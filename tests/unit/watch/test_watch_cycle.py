@@ -8,13 +8,12 @@ import multiprocessing
 from pathlib import Path
 
 import pytest
-from conftest import watch_platform
-from servers import sink
 
 from runbooks.framework.errors import BadInput
 from runbooks.watch import heartbeat, store
 from runbooks.watch.cycle import run_cycle
 from runbooks.watch.keys import Issue
+from tests.unit.watch.servers import sink, watch_platform
 
 DOWN = Issue("docker", "localhost", "inference-chat", "exited", "container inference-chat is exited", "inference-chat")
 

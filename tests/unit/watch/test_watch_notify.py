@@ -11,14 +11,13 @@ from pathlib import Path
 import httpx
 import pytest
 import trustme
-from conftest import watch_platform
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from servers import free_port, silent_server, sink
 
 from runbooks.watch import explain, notify
 from runbooks.watch.machine import Notice, notice_id
 from runbooks.watch.store import Delivery, StateFile
+from tests.unit.watch.servers import free_port, silent_server, sink, watch_platform
 
 SECRET_PATH = "/webapi/entry.cgi?api=SYNO.Chat.External&method=incoming&version=2&token=s3cr3t-t0ken"
 

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import watch_platform
 
 from runbooks.watch.units import unit_files, write_units
+from tests.unit.watch.servers import watch_platform
 
 
 def test_service_and_timer_content(tmp_path: Path) -> None:
