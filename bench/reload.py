@@ -17,8 +17,8 @@ from infra.spec import load_platform
 from runbooks.framework import Options, execute
 from runbooks.framework.display import Display
 from runbooks.probes import wait_healthy_sync
-from runbooks.reload import build
 from runbooks.reload.measure import under_load
+from runbooks.reload.runbook import build
 
 SERVICE = "inference-chat"
 

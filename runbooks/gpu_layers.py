@@ -86,7 +86,7 @@ def _observe(platform: Platform, name: str, vram: float | None) -> tuple[Detecti
 
 
 def build(platform: Platform, options: Options) -> Runbook:
-    from runbooks.reload import runbook_for
+    from runbooks.reload.runbook import runbook_for
     from runbooks.reload.settings import prepare
     from runbooks.targets import TargetError
 

@@ -38,7 +38,7 @@ def reload(
     """Replace a llama-server with new settings under load, losing no request (seed 002's 5 phases)."""
     from runbooks.cli import launch, options
 
-    launch("reload", options(stack, service or None, dry_run, yes, json, set=list(set_ or []), model=model))
+    launch("reload.runbook", options(stack, service or None, dry_run, yes, json, set=list(set_ or []), model=model))
 
 
 @task(name="reload-status", help={"stack": COMMON["stack"], "json": "print the status as JSON"})

@@ -16,8 +16,8 @@ from infra.spec import load_platform
 from infra.spec.stackconfig import stack_file
 from runbooks.framework import ExitCode, Options, execute
 from runbooks.framework.display import Display
-from runbooks.reload import build
 from runbooks.reload.measure import under_load
+from runbooks.reload.runbook import build
 from tests.support.live import STACK
 
 pytestmark = pytest.mark.live

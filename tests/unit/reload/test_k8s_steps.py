@@ -17,7 +17,8 @@ import pytest
 from infra.spec import load_platform, stackconfig
 from runbooks.framework import ExitCode, Options, execute
 from runbooks.framework.display import Display
-from runbooks.reload import k8s_steps, runbook_for
+from runbooks.reload import k8s_steps
+from runbooks.reload.runbook import runbook_for
 from runbooks.reload.settings import prepare
 
 
