@@ -44,10 +44,14 @@ def _reload(platform: Any, sets: list[str], model: str | None = None, runbook: A
 
 
 def _containers() -> dict[str, str]:
+    """The stack's own containers (by its label): what other users of the engine run is not ours."""
     import docker
 
+    from infra.render.containers import LABEL_PREFIX
+
     client = docker.from_env()
-    return {c.name: c.id for c in client.containers.list(all=True)}
+    mine = client.containers.list(all=True, filters={"label": f"{LABEL_PREFIX}.stack={STACK}"})
+    return {c.name: c.id for c in mine}
 
 
 def _args(name: str) -> list[str]:
