@@ -15,8 +15,8 @@ from infra.cli.guard import task
 )
 def build(c: Context, only: str | None = None, force: bool = False) -> None:
     """Build the images of infra/images/catalog.py (base first; skips unchanged ones by input hash)."""
+    from infra.docker.daemon import ensure_engine
     from infra.images.build import build_images
-    from infra.live.engine import ensure_engine
 
     ensure_engine()
     build_images(only=only, force=force)
@@ -28,9 +28,9 @@ def list_(c: Context) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from infra.docker.daemon import docker_client
     from infra.images.build import hashes
     from infra.images.catalog import IMAGES
-    from infra.live.engine import docker_client
 
     client = docker_client()
     present = {tag for image in client.images.list() for tag in image.tags}

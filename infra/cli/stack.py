@@ -22,9 +22,12 @@ def export_compose(c: Context, stack: str = "local", out: str = "build/compose")
 def validate(c: Context, stack: str = "local") -> None:
     """Validate a stack's config and print its service table and start order."""
     from infra.cli.tables import service_table
+    from infra.observability.rules import check_rule_for
     from infra.spec import load_platform
 
-    service_table(load_platform(stack))
+    platform = load_platform(stack)
+    check_rule_for(platform)
+    service_table(platform)
 
 
 @task(

@@ -82,7 +82,7 @@ def configured_keys(stack: str) -> set[str]:
 def check_secrets(stack: str) -> None:
     """Every secret the program needs is set, or MissingSecret naming the `pulumi config set` to run:
     the engine would otherwise fail halfway through the program with a traceback of its own."""
-    from infra.engine.render import secret_keys_used
+    from infra.engine.secrets import secret_keys_used
     from infra.spec import load_platform
 
     have = configured_keys(stack)

@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from infra.spec.stackconfig import PROJECT, ROOT, stack_file
 
@@ -37,19 +37,6 @@ def rendered_files(directory: Path) -> dict[str, Path]:
     if not directory.is_dir():
         return {}
     return {str(p.relative_to(directory)): p for p in sorted(directory.rglob("*.yaml"))}
-
-
-def secret_keys_used(platform: Any) -> list[str]:
-    """Secret config keys the EKS program reads, found by running it under the mock engine
-    (`infra.targets.k8s.render`), whose secret markers name their keys."""
-    import re
-
-    import yaml
-
-    from infra.targets.k8s.render import manifests
-
-    text = yaml.safe_dump(manifests(platform))
-    return sorted(set(re.findall(rf"pulumi config secret {PROJECT}:([A-Za-z0-9_]+)", text)))
 
 
 def without_secrets(text: str) -> str:
@@ -90,6 +77,7 @@ def render_with_engine(stack: str, out: Path, environ: Mapping[str, str] | None 
     from pulumi import automation as auto
 
     from infra.engine.ops import EngineCommandFailed, EngineStack, error_lines, open_stack
+    from infra.engine.secrets import secret_keys_used
     from infra.spec import load_platform
 
     platform = load_platform(stack)

@@ -196,7 +196,7 @@ class Builder:
 
 def build_images(only: str | None = None, force: bool = False, console: Console | None = None) -> Timings:
     """Build the selection; raises ImageBuildError / UnknownImage / EngineMissing with a fix in the message."""
-    from infra.live.engine import docker_client
+    from infra.docker.daemon import docker_client
 
     console = console or Console()
     images = selection(only)

@@ -15,7 +15,8 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.table import Table
 
-from infra.live import compose, engine
+from infra.docker import daemon
+from infra.live import compose
 from infra.live.preflight import preflight
 from infra.spec import load_platform
 from infra.spec.model import Platform
@@ -71,8 +72,8 @@ def up(stack: str, console: Console | None = None) -> Phases:
     if platform.target != "compose":
         raise compose.ComposeError(f"stack {stack!r} targets {platform.target}; stack.up deploys compose stacks")
     with phases("docker engine"):
-        engine.ensure_engine(say=console.print)
-        client = engine.docker_client()
+        daemon.ensure_engine(say=console.print)
+        client = daemon.docker_client()
     with phases("preflight"):
         preflight(platform, client)
     if pulumi_cli():
@@ -97,7 +98,7 @@ def down(stack: str, volumes: bool = False, stop_engine: bool = True, console: C
     console = console or Console()
     phases = Phases(console)
     platform = load_platform(stack)
-    if not engine.engine_answers():
+    if not daemon.engine_answers():
         console.print("no Docker engine answers: nothing to take down")
         return phases
     if pulumi_cli():
@@ -108,7 +109,7 @@ def down(stack: str, volumes: bool = False, stop_engine: bool = True, console: C
             compose.down(platform, volumes=volumes)
     if stop_engine:
         with phases("stop started dockerd"):
-            engine.stop_started_engine(say=console.print)
+            daemon.stop_started_engine(say=console.print)
     phases.summary(f"stack.down {stack}")
     return phases
 
@@ -116,4 +117,4 @@ def down(stack: str, volumes: bool = False, stop_engine: bool = True, console: C
 def status(stack: str, console: Console | None = None) -> None:
     console = console or Console()
     platform = load_platform(stack)
-    console.print(health_table(platform, engine.docker_client()))
+    console.print(health_table(platform, daemon.docker_client()))

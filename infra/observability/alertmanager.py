@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from infra.render.files import require_secret
+from infra.configfile import require_secret
 from infra.spec.alerting import Alerting, MaintenanceWindow, Receiver
 from infra.spec.model import Platform
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.configfile import ConfigFile
 from infra.observability.alertmanager import redacted
 from infra.observability.files import (
     ALERTMANAGER_CONFIG,
@@ -20,7 +21,6 @@ from infra.observability.files import (
     observability_files,
 )
 from infra.observability.rules import RULES_DIR
-from infra.render.files import ConfigFile
 from infra.spec.model import Platform
 
 # Mounted path (or directory) -> exported name (or directory).

@@ -8,11 +8,11 @@ PrometheusRule / AlertmanagerConfig / ConfigMaps.
 
 from __future__ import annotations
 
+from infra.configfile import ConfigFile, require_secret, to_yaml
 from infra.observability.alertmanager import alertmanager_config
 from infra.observability.dashboards import DATASOURCE_UID, dashboard_json, dashboards
 from infra.observability.rules import RULES_DIR, rule_files
 from infra.observability.scrape import GATEWAY_KEY_FILE, GATEWAY_KEY_SECRET, prometheus_config
-from infra.render.files import ConfigFile, require_secret, to_yaml
 from infra.spec.model import Platform, Role
 
 PROMETHEUS_CONFIG = "/etc/prometheus/prometheus.yml"

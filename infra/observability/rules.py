@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.render.files import to_yaml
+from infra.configfile import to_yaml
+from infra.spec.errors import ConfigError, Problem
 from infra.spec.model import Platform
+from infra.spec.stackconfig import PROJECT, stack_file
 
 # The service-table row whose scrape target stands for its host (HostDown, disk alerts).
 NODE_EXPORTER = "node-exporter"
@@ -363,6 +365,16 @@ def rule_file_text(platform: Platform, group: RuleGroup) -> str:
     return "\n".join(lines) + "\n"
 
 
+def check_rule_for(platform: Platform) -> None:
+    """`inferops:alerting.rule_for` names only alerts that exist (ConfigError otherwise)."""
+    unknown = sorted(set(platform.alerting.rule_for) - ALERT_NAMES)
+    if unknown:
+        allowed = f"unknown alert; known: {', '.join(sorted(ALERT_NAMES))}"
+        problems = [Problem(f"{PROJECT}:alerting.rule_for.{name}", name, allowed) for name in unknown]
+        raise ConfigError(str(stack_file(platform.stack)), problems)
+
+
 def rule_files(platform: Platform) -> dict[str, str]:
     """File name -> content for every rule group."""
+    check_rule_for(platform)
     return {f"{g.name}.yml": rule_file_text(platform, g) for g in GROUPS}

@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from infra.render.files import ConfigFile, config_files
+from infra.configfile import ConfigFile
+from infra.render.files import config_files
 from infra.render.llama import llama_args
 from infra.spec.model import HealthCheck, Platform, Service, Volume
 

@@ -1,50 +1,14 @@
-"""Config files that services mount, rendered once for every target.
-
-A file whose content holds secrets (webhook URLs, keys) names them in `secret_keys`; targets
-supply the values (Pulumi config secrets in the programs, the local secret store in exports) and
-keep the rendered text secret.
-"""
+"""Every config file of a stack's enabled services, rendered once for every target: the
+gateway's config here, the observability files from infra/observability (infra/configfile.py has
+the file type they share)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-
-import yaml
-
+from infra.configfile import ConfigFile, to_yaml
 from infra.render.gateway import CONFIG_PATH, gateway_config
 from infra.spec.model import Platform, Role
 
-Render = Callable[[Mapping[str, str]], str]
-
-
-@dataclass(frozen=True)
-class ConfigFile:
-    """One file mounted read-only into one service's container."""
-
-    service: str
-    path: str
-    render: Render
-    secret_keys: tuple[str, ...] = field(default=())
-
-    @property
-    def is_secret(self) -> bool:
-        return bool(self.secret_keys)
-
-    def content(self, secrets: Mapping[str, str] | None = None) -> str:
-        return self.render(secrets or {})
-
-
-def require_secret(secrets: Mapping[str, str], key: str) -> str:
-    """A secret value, or an error that says how to set it (the value itself is never shown)."""
-    try:
-        return secrets[key]
-    except KeyError:
-        raise KeyError(f"secret {key!r} is not set; run: pulumi config set --secret inferops:{key} <value>") from None
-
-
-def to_yaml(data: object) -> str:
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+__all__ = ["config_files"]
 
 
 def _static(service: str, path: str, text: str) -> ConfigFile:
@@ -62,7 +26,6 @@ def config_files(platform: Platform) -> list[ConfigFile]:
 
 
 def _observability_files(platform: Platform) -> list[ConfigFile]:
-    # Imported here: the observability package is larger and only needed when rendering.
-    from infra.observability.files import observability_files
+    from infra.observability.files import observability_files  # only when rendering: it is large
 
     return observability_files(platform)

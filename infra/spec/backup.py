@@ -6,7 +6,7 @@ import re
 
 from pydantic import Field, field_validator
 
-from infra.spec.model import Strict
+from infra.spec.base import Strict
 
 SECRET_KEYS: tuple[str, ...] = ()
 

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Literal
 import yaml
 from pydantic import Field, field_validator, model_validator
 
+from infra.spec.base import Strict
 from infra.spec.errors import Problem
-from infra.spec.model import Strict
 
 if TYPE_CHECKING:
     from infra.spec.model import Platform

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from infra.spec.model import Strict
+from infra.spec.base import Strict
 
 SECRET_KEYS: tuple[str, ...] = ()
 

@@ -7,26 +7,19 @@ nothing else in the project keeps a list of services, ports or health endpoints.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from pydantic import Field, PositiveInt, model_validator
 
+from infra.spec.alerting import Alerting
+from infra.spec.backup import Backup
+from infra.spec.base import Strict
+from infra.spec.daily_check import DailyCheck
+from infra.spec.eks import Eks
 from infra.spec.errors import UnknownService
-
-if TYPE_CHECKING:
-    from infra.spec.alerting import Alerting
-    from infra.spec.backup import Backup
-    from infra.spec.daily_check import DailyCheck
-    from infra.spec.eks import Eks
-    from infra.spec.gpu import GpuLayers
-    from infra.spec.reload import Reload
-    from infra.spec.watch import Watch
-
-
-class Strict(BaseModel):
-    """Base for config objects: unknown keys are errors, not silently ignored typos."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+from infra.spec.gpu import GpuLayers
+from infra.spec.reload import Reload
+from infra.spec.watch import Watch
 
 
 class Role(StrEnum):
@@ -213,13 +206,13 @@ class Platform(Strict):
     pull_images: bool = True
     tuning: Tuning = Tuning()
     gateway: Gateway = Gateway()
-    alerting: Alerting = Field(default_factory=lambda: _alerting())
-    eks: Eks = Field(default_factory=lambda: _eks())
-    gpu_layers: GpuLayers = Field(default_factory=lambda: _gpu_layers())
-    backup: Backup = Field(default_factory=lambda: _backup())
-    reload: Reload = Field(default_factory=lambda: _reload())
-    daily_check: DailyCheck = Field(default_factory=lambda: _daily_check())
-    watch: Watch = Field(default_factory=lambda: _watch())
+    alerting: Alerting = Field(default_factory=Alerting)
+    eks: Eks = Field(default_factory=Eks)
+    gpu_layers: GpuLayers = Field(default_factory=GpuLayers)
+    backup: Backup = Field(default_factory=Backup)
+    reload: Reload = Field(default_factory=Reload)
+    daily_check: DailyCheck = Field(default_factory=DailyCheck)
+    watch: Watch = Field(default_factory=Watch)
     services: dict[str, Service]
 
     def enabled(self) -> list[Service]:
@@ -270,68 +263,3 @@ class Platform(Strict):
             for n in wave:
                 del remaining[n]
         return waves
-
-
-def _alerting() -> Alerting:
-    from infra.spec.alerting import Alerting
-
-    return Alerting()
-
-
-def _eks() -> Eks:
-    from infra.spec.eks import Eks
-
-    return Eks()
-
-
-def _gpu_layers() -> GpuLayers:
-    from infra.spec.gpu import GpuLayers
-
-    return GpuLayers()
-
-
-def _backup() -> Backup:
-    from infra.spec.backup import Backup
-
-    return Backup()
-
-
-def _reload() -> Reload:
-    from infra.spec.reload import Reload
-
-    return Reload()
-
-
-def _daily_check() -> DailyCheck:
-    from infra.spec.daily_check import DailyCheck
-
-    return DailyCheck()
-
-
-def _watch() -> Watch:
-    from infra.spec.watch import Watch
-
-    return Watch()
-
-
-def _resolve_sections() -> None:
-    """Section models subclass Strict, so they are resolved after this module is loaded."""
-    from infra.spec.alerting import Alerting
-    from infra.spec.backup import Backup
-    from infra.spec.daily_check import DailyCheck
-    from infra.spec.eks import Eks
-    from infra.spec.gpu import GpuLayers
-    from infra.spec.reload import Reload
-    from infra.spec.watch import Watch
-
-    Platform.model_rebuild(
-        _types_namespace={
-            "Alerting": Alerting,
-            "Backup": Backup,
-            "DailyCheck": DailyCheck,
-            "Eks": Eks,
-            "GpuLayers": GpuLayers,
-            "Reload": Reload,
-            "Watch": Watch,
-        }
-    )

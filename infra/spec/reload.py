@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from infra.spec.model import Strict
+from infra.spec.base import Strict
 
 SECRET_KEYS: tuple[str, ...] = ()
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from infra.spec.alerting import MaintenanceWindow, Receiver
-from infra.spec.model import Strict
+from infra.spec.base import Strict
 
 __all__ = ["SECRET_KEYS", "Watch", "WatchMute"]
 

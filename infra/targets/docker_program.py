@@ -13,8 +13,8 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_docker as docker
 
+from infra.configfile import ConfigFile
 from infra.render.containers import ContainerPlan, container_plans, named_volumes
-from infra.render.files import ConfigFile
 from infra.spec.model import Platform
 
 SecretSource = Mapping[str, pulumi.Output[str]]

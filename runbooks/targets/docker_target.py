@@ -48,7 +48,7 @@ class DockerTarget:
         import docker.errors
 
         if self.platform.docker_host is None:
-            from infra.live.engine import ensure_engine
+            from infra.docker.daemon import ensure_engine
 
             ensure_engine(say=lambda text: print(text, file=sys.stderr))
         try:

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from infra.engine.env import engine_env
-from infra.engine.render import rendered_files, scratch_project, secret_keys_used
+from infra.engine.render import rendered_files, scratch_project
+from infra.engine.secrets import secret_keys_used
 from infra.engine.tools import BIN_DIR, CLI, TOOLS
 from infra.spec import load_platform
 from infra.targets.k8s.render import manifests

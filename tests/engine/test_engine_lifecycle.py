@@ -18,7 +18,8 @@ import pytest
 import yaml
 
 from infra.engine.ops import EngineStack, open_stack
-from infra.engine.render import render_into, rendered_files, scratch_project, secret_keys_used
+from infra.engine.render import render_into, rendered_files, scratch_project
+from infra.engine.secrets import secret_keys_used
 from infra.engine.tools import BIN_DIR, TOOLS
 from infra.spec.stackconfig import PROJECT, platform_from_config, read_stack_config
 from tests.unit.k8s.conftest import crd_validator  # noqa: F401  (fixture)

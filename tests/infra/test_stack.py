@@ -10,8 +10,8 @@ import httpx
 import pytest
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
+from infra.configfile import ConfigFile
 from infra.render.containers import container_plan
-from infra.render.files import ConfigFile
 from infra.render.gateway import CONFIG_PATH
 from infra.render.llama import flag_value
 from infra.secrets_local import local_secret

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from infra.configfile import to_yaml
 from infra.observability.alertmanager import alertmanager_config, redacted
 from infra.observability.files import alertmanager_file
-from infra.render.files import to_yaml
 from infra.spec import Platform, load_platform
 from infra.spec.stackconfig import available_stacks, platform_from_config, read_stack_config
 from tests.support.monitoring_tools import AMTOOL, needs_amtool, run

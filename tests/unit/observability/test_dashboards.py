@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from infra.configfile import to_yaml
 from infra.observability.dashboards import DATASOURCE_UID, dashboards, panel_queries
 from infra.observability.files import grafana_files
-from infra.render.files import to_yaml
 from infra.spec import Platform
 from tests.support.monitoring_tools import PROMTOOL, needs_promtool, run
 

@@ -7,22 +7,23 @@ from pathlib import Path
 
 import pytest
 
-from infra.live import compose, engine
+from infra.docker import daemon
+from infra.live import compose
 from infra.spec import load_platform
 
 
 def test_no_engine_error_says_how_to_start_one(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/none.sock")
-    with pytest.raises(engine.EngineMissing) as err:
-        engine.docker_client(timeout=2)
+    with pytest.raises(daemon.EngineMissing) as err:
+        daemon.docker_client(timeout=2)
     assert "none.sock" in str(err.value) and "dockerd" in str(err.value)
 
 
 def test_stop_leaves_a_process_that_is_not_dockerd(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     pid_file = tmp_path / "dockerd.pid"
     pid_file.write_text(f"{os.getpid()}\n")
-    monkeypatch.setattr(engine, "PID_FILE", pid_file)
-    assert engine.stop_started_engine(say=lambda _msg: None) is False
+    monkeypatch.setattr(daemon, "PID_FILE", pid_file)
+    assert daemon.stop_started_engine(say=lambda _msg: None) is False
     assert not pid_file.exists()  # the stale record is dropped; this process is still alive
 
 

@@ -1,0 +1,14 @@
+"""The base of every config model: strict, frozen. Its own module, so the section models
+(alerting, eks, ...) and the service table (model.py) share it without importing each other."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["Strict"]
+
+
+class Strict(BaseModel):
+    """Base for config objects: unknown keys are errors, not silently ignored typos."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
