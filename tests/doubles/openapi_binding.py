@@ -21,7 +21,7 @@ QDRANT_SPEC = ROOT.parent / "shared" / "schemas" / "qdrant" / "openapi-v1.19.jso
 
 
 class SpecMissing(RuntimeError):
-    """The published spec is not on this machine: tests that need it skip with this message."""
+    """The published spec is not on this machine: tests that need it fail with this message."""
 
 
 @functools.cache

@@ -22,8 +22,7 @@ from infra.engine.render import render_into, rendered_files, scratch_project
 from infra.engine.secrets import secret_keys_used
 from infra.engine.tools import BIN_DIR, TOOLS
 from infra.spec.stackconfig import PROJECT, platform_from_config, read_stack_config
-from tests.unit.k8s.conftest import crd_validator  # noqa: F401  (fixture)
-from tests.unit.k8s.test_validation import _check
+from tests.support.k8s_schemas import check_objects, load_crd_validator
 
 STACK = "eks-prod"
 CHANGE = ("services.inference-chat.replicas", "3")
@@ -76,7 +75,7 @@ def project(tmp_path: Path, untouched_stack_file: Path) -> Path:
     return tmp_path
 
 
-def test_lifecycle_in_render_mode(project: Path, crd_validator, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+def test_lifecycle_in_render_mode(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from pulumi import automation as auto
 
     # The oracles first: they run the program under the mock engine, which reconfigures the runtime.
@@ -100,7 +99,7 @@ def test_lifecycle_in_render_mode(project: Path, crd_validator, monkeypatch: pyt
     stack.up(on_output=print)
     files = loaded(rendered_files(out))
     assert len(files) == len(expected), sorted(files)
-    _check({name: obj for name, obj in files.items()}, base.eks.kubernetes_version, crd_validator)
+    check_objects(files, base.eks.kubernetes_version, load_crd_validator())
 
     # preview right after up: nothing to do.
     again = stack.preview()

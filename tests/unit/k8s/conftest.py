@@ -8,16 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
-import yaml
 
 from infra.spec import Platform, platform_from_config
-from infra.spec.stackconfig import ROOT, read_stack_config
+from infra.spec.stackconfig import read_stack_config
 from infra.targets.k8s.render import capture, plain
+from tests.support.k8s_schemas import load_crd_validator
 
-SCHEMAS = ROOT.parent / "shared" / "schemas"
-CRDS = SCHEMAS / "crds"
 TEST_SECRETS = {
     "gatewayMasterKey": "sk-test-master-key",
     "alertSlackWebhookUrl": "https://hooks.slack.test/T000/B000/xyz",
@@ -71,42 +68,10 @@ def objects(program: tuple[Objects, list]) -> Objects:
     return program[0]
 
 
-def _strict(schema: Any) -> Any:
-    """Close every object schema that lists properties: the API server prunes unknown fields of
-    a structural CRD silently, so an unknown (misspelt) field is an error here."""
-    if isinstance(schema, dict):
-        out = {k: _strict(v) for k, v in schema.items()}
-        if (
-            "properties" in out
-            and "additionalProperties" not in out
-            and not out.get("x-kubernetes-preserve-unknown-fields")
-        ):
-            out["additionalProperties"] = False
-        return out
-    if isinstance(schema, list):
-        return [_strict(v) for v in schema]
-    return schema
-
-
 @pytest.fixture(scope="session")
 def crd_validator() -> Callable[[dict[str, Any]], list[str]]:
     """Validate a custom resource against its CRD's openAPIV3Schema (served version)."""
-    if not CRDS.is_dir():
-        pytest.skip(f"CRD schemas not found at {CRDS} (the shared/schemas folder next to the repo)")
-    yaml.SafeLoader.add_constructor("tag:yaml.org,2002:value", yaml.SafeLoader.construct_yaml_str)
-    schemas: dict[tuple[str, str], dict[str, Any]] = {}
-    for path in sorted(CRDS.glob("*.yaml")):
-        crd = yaml.safe_load(path.read_text())
-        group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
-        for version in crd["spec"]["versions"]:
-            if version.get("served"):
-                schemas[(f"{group}/{version['name']}", kind)] = _strict(version["schema"]["openAPIV3Schema"])
-
-    def validate(obj: dict[str, Any]) -> list[str]:
-        schema = schemas.get((obj["apiVersion"], obj["kind"]))
-        if schema is None:
-            return [f"no CRD for {obj['apiVersion']} {obj['kind']}; have {sorted(schemas)}"]
-        validator = jsonschema.Draft7Validator(schema)
-        return [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(obj)]
-
-    return validate
+    try:
+        return load_crd_validator()
+    except FileNotFoundError as err:  # ../shared is part of the test setup: missing, the run fails
+        pytest.fail(str(err))

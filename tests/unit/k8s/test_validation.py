@@ -7,31 +7,15 @@ from __future__ import annotations
 import kubernetes_validate
 import pytest
 
+from tests.support.k8s_schemas import CUSTOM, check_objects
 from tests.unit.k8s.conftest import Objects, make_platform, run_program
 
-CUSTOM = {"NodePool", "EC2NodeClass", "PrometheusRule", "ServiceMonitor", "AlertmanagerConfig"}
 CORE = {"Namespace", "ConfigMap", "Secret", "Service", "PersistentVolumeClaim", "Deployment", "StatefulSet",
         "PodDisruptionBudget"}  # fmt: skip
 
 
-def _check(objects: Objects, version: str, crd_validator) -> dict[str, int]:
-    errors: list[str] = []
-    counted: dict[str, int] = {}
-    for key, obj in objects.items():
-        counted[obj["kind"]] = counted.get(obj["kind"], 0) + 1
-        if obj["kind"] in CUSTOM:
-            errors += [f"{key}: {e}" for e in crd_validator(obj)]
-        else:
-            try:
-                kubernetes_validate.validate(obj, version, strict=True)
-            except kubernetes_validate.ValidationError as err:
-                errors.append(f"{key}: {'.'.join(map(str, err.absolute_path))}: {err.message}")
-    assert not errors, "\n".join(errors)
-    return counted
-
-
 def test_every_object_validates(objects: Objects, platform, crd_validator) -> None:
-    counted = _check(objects, platform.eks.kubernetes_version, crd_validator)
+    counted = check_objects(objects, platform.eks.kubernetes_version, crd_validator)
     assert set(counted) == CORE | CUSTOM  # every kind the issue lists is rendered and checked
 
 
@@ -43,7 +27,7 @@ def test_s3_model_cache_and_options_validate(tmp_path, crd_validator) -> None:
         inference={"kv_cache_type": "q8_0", "pre_stop_drain_s": 0},
     )
     objects, _ = run_program(platform)
-    _check(objects, platform.eks.kubernetes_version, crd_validator)
+    check_objects(objects, platform.eks.kubernetes_version, crd_validator)
 
 
 def test_validators_catch_mistakes(objects: Objects, platform, crd_validator) -> None:

@@ -13,10 +13,13 @@ from datetime import datetime
 
 import pytest
 
+from infra.errors import ExitCode
 from infra.spec import Platform
 from runbooks.targets import ExecResult, TargetError
+from runbooks.targets.base import TargetUnreachable
 from runbooks.targets.k8s_target import REPLICAS_ANNOTATION, RESTARTED_AT, KubernetesTarget
 from tests.doubles.kube_double import KubeApiDouble, api_client
+from tests.doubles.serving import free_port
 from tests.unit.targets.conftest import LIVE
 
 
@@ -25,8 +28,15 @@ def names(pods: list[dict]) -> list[str]:
 
 
 # ---- read-only: the double, or a live cluster -------------------------------------------------
-def test_ping_answers(read_target: KubernetesTarget) -> None:
-    read_target.ping()
+def test_ping_answers_and_a_cluster_that_does_not_is_exit_3(read_target: KubernetesTarget, eks: Platform) -> None:
+    from kubernetes import client
+
+    assert read_target.ping() is None
+    silent = client.ApiClient(client.Configuration(host=f"http://127.0.0.1:{free_port()}"))
+    silent.configuration.retries = 0
+    with pytest.raises(TargetUnreachable) as info:
+        KubernetesTarget(eks, api_client=silent).ping()
+    assert info.value.exit_code == ExitCode.MISSING and "does not answer" in str(info.value)
 
 
 def test_state_of_the_qdrant_statefulset_and_the_rag_deployment(read_target: KubernetesTarget) -> None:
