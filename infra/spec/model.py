@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from infra.spec.gpu import GpuLayers
     from infra.spec.reload import Reload
     from infra.spec.watch import Watch
+    from infra.spec.weekly_check import WeeklyCheck
 
 
 class Strict(BaseModel):
@@ -219,6 +220,7 @@ class Platform(Strict):
     backup: Backup = Field(default_factory=lambda: _backup())
     reload: Reload = Field(default_factory=lambda: _reload())
     daily_check: DailyCheck = Field(default_factory=lambda: _daily_check())
+    weekly_check: WeeklyCheck = Field(default_factory=lambda: _weekly_check())
     watch: Watch = Field(default_factory=lambda: _watch())
     services: dict[str, Service]
 
@@ -308,6 +310,12 @@ def _daily_check() -> DailyCheck:
     return DailyCheck()
 
 
+def _weekly_check() -> WeeklyCheck:
+    from infra.spec.weekly_check import WeeklyCheck
+
+    return WeeklyCheck()
+
+
 def _watch() -> Watch:
     from infra.spec.watch import Watch
 
@@ -323,6 +331,7 @@ def _resolve_sections() -> None:
     from infra.spec.gpu import GpuLayers
     from infra.spec.reload import Reload
     from infra.spec.watch import Watch
+    from infra.spec.weekly_check import WeeklyCheck
 
     Platform.model_rebuild(
         _types_namespace={
@@ -333,5 +342,6 @@ def _resolve_sections() -> None:
             "GpuLayers": GpuLayers,
             "Reload": Reload,
             "Watch": Watch,
+            "WeeklyCheck": WeeklyCheck,
         }
     )
