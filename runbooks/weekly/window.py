@@ -23,11 +23,12 @@ def duration(seconds: float) -> str:
 
 
 def human(seconds: float) -> str:
-    """`604800` -> `7 d`, `5400` -> `1.5 h`, `90` -> `90 s`."""
+    """`604800` -> `7 d`, `5400` -> `1.5 h`, `90` -> `1.5 min`, `0.6` -> `0.6 s`."""
+    seconds = round(seconds, 3)  # 59.999999 (float shares of a window) reads as the minute it is
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
         if seconds >= size:
             return f"{seconds / size:.3g} {unit}"
-    return f"{seconds:.0f} s"
+    return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
 
 
 @dataclass(frozen=True)
