@@ -29,8 +29,10 @@ __all__ = [
     "QUANTILES",
     "availability",
     "availability_queries",
+    "count_query",
     "counted_queries",
     "errors",
+    "grouped",
     "latency",
     "latency_query",
 ]
@@ -41,12 +43,21 @@ PROXY_TOTAL = "litellm_proxy_total_requests_metric_total"
 BACKEND_FAILED = "litellm_deployment_failure_responses_total"
 BACKEND_OK = "litellm_deployment_success_responses_total"
 QUANTILES = (0.5, 0.95, 0.99)
-GROUP_LABELS = "model, requested_model"  # LiteLLM versions disagree on which one the histogram carries
+# LiteLLM versions (and its health checks vs real requests) disagree on which label names the model
+# group on the histogram: `group` is requested_model where set, else model, so each group is one series.
+GROUP_LABELS = "group"
 SOFT_ROLES = (Role.MONITORING, Role.TEST_SUPPORT)  # down is a warning for these (as in runbook.health)
 
 
+def grouped(selector: str) -> str:
+    """`selector` with a `group` label: requested_model where set, else model."""
+    by_model = f'label_replace({selector}, "group", "$1", "model", "(.+)")'
+    return f'label_replace({by_model}, "group", "$1", "requested_model", "(.+)")'
+
+
 def latency_query(q: float, w: Window) -> str:
-    return f"histogram_quantile({q:g}, sum by (le, {GROUP_LABELS}) (increase({LATENCY}_bucket[{w.prom}])))"
+    bucket = grouped(f"increase({LATENCY}_bucket[{w.prom}])")
+    return f"histogram_quantile({q:g}, sum by (le, {GROUP_LABELS}) ({bucket}))"
 
 
 def counted_queries(metric: str, w: Window) -> tuple[str, str]:
@@ -61,8 +72,12 @@ def _counted(prom: Prometheus, metric: str, w: Window) -> float:
     return sum(s.value for q in counted_queries(metric, w) for s in prom.query(q))
 
 
+def count_query(w: Window) -> str:
+    return f"sum by ({GROUP_LABELS}) ({grouped(f'increase({LATENCY}_count[{w.prom}])')})"
+
+
 def _group(labels: dict[str, str]) -> str:
-    return labels.get("requested_model") or labels.get("model") or "-"
+    return labels.get("group") or "-"
 
 
 def latency(platform: Platform, prom: Prometheus, w: Window) -> list[Finding]:
@@ -71,7 +86,7 @@ def latency(platform: Platform, prom: Prometheus, w: Window) -> list[Finding]:
     by_q: dict[float, dict[str, float]] = {}
     for q in QUANTILES:
         by_q[q] = {_group(s.labels): s.value for s in prom.query(latency_query(q, w))}
-    count_q = f"sum by ({GROUP_LABELS}) (increase({LATENCY}_count[{w.prom}]))"
+    count_q = count_query(w)
     counts = {_group(s.labels): s.value for s in prom.query(count_q)}
     how = f"histogram_quantile over increase({LATENCY}_bucket[{w.text}]) per model group (Prometheus)"
     out = []

@@ -30,9 +30,8 @@ def _platform(**weekly: object) -> Platform:
 def _answer_latency(double: PrometheusDouble, p95: dict[str, float]) -> None:
     for q in slo.QUANTILES:
         factor = {0.5: 0.2, 0.95: 1.0, 0.99: 1.5}[q]
-        double.answer(slo.latency_query(q, W), *[({"model": g}, v * factor) for g, v in p95.items()])
-    count_q = f"sum by ({slo.GROUP_LABELS}) (increase({slo.LATENCY}_count[{W.prom}]))"
-    double.answer(count_q, *[({"model": g}, 100.0) for g in p95])
+        double.answer(slo.latency_query(q, W), *[({"group": g}, v * factor) for g, v in p95.items()])
+    double.answer(slo.count_query(W), *[({"group": g}, 100.0) for g in p95])
 
 
 def _answer_counted(double: PrometheusDouble, metric: str, old: float, new: float = 0.0) -> None:

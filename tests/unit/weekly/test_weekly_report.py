@@ -31,7 +31,7 @@ def _double(now: float) -> PrometheusDouble:
     double.answer(up_q, ({"service": "inference-chat"}, 0.9), ({"service": "inference-code"}, 1.0))
     double.answer(count_q, ({"service": "inference-chat"}, 40.0), ({"service": "inference-code"}, 40.0))
     for q in slo.QUANTILES:
-        double.answer(slo.latency_query(q, w), ({"model": "chat"}, {0.5: 0.2, 0.95: 0.9, 0.99: 1.4}[q]))
+        double.answer(slo.latency_query(q, w), ({"group": "chat"}, {0.5: 0.2, 0.95: 0.9, 0.99: 1.4}[q]))
     steps = [now - 600 + 15 * i for i in range(41)]
     q = series.plot_queries(w)
     for name, shape in (("p50", 0.2), ("p95", 0.9), ("p99", 1.4), ("gateway", 0.0), ("backend", 0.0)):
