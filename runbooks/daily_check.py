@@ -143,12 +143,27 @@ def render(run: Run, findings: list[Finding]) -> None:
         run.display.info(f"[dim]{escape(note)}[/]")
 
 
+def _report(run: Run, findings: list[Finding]) -> None:
+    """`reports/<stack>/<date>-daily-check.html` and `.md`: the table, the evidence, plots of the log window."""
+    import time
+
+    from runbooks.reports.step import write_report
+    from runbooks.weekly.window import Window
+
+    hours = float(run.options.extra.get("since_h") or run.platform.daily_check.log_window_h)
+    window = Window(f"{hours:g} h", int(hours * 3600), time.time())
+    write_report(run, "daily-check", f"Daily check: {run.options.stack}", findings, window, counts(findings))
+
+
 def _verdict(run: Run) -> dict[str, Any]:
     findings: list[Finding] = run.state.get("findings", [])
     strict = bool(run.options.extra.get("strict"))
     prom = run.state.get("prom")
-    if prom is not None:
-        prom.close()
+    try:
+        _report(run, findings)
+    finally:
+        if prom is not None:
+            prom.close()
     run.measure(
         "daily_check",
         {
@@ -201,6 +216,11 @@ def build(platform: Platform, options: Options) -> Runbook:
             Step("disk", _disk, "docker data root and mounted volumes (df), node-exporter", probe=True),
             Step("kubernetes", _kubernetes, "EKS: GPU nodes Ready, inference pods Running", probe=True),
             Step("slo-and-cost", _metrics, f"error rate, p99, cost from Prometheus ({prom})", probe=True),
-            Step("verdict", _verdict, "one table; exit 1 if any line fails (--strict: or warns)", probe=True),
+            Step(
+                "verdict",
+                _verdict,
+                "one table and the report; exit 1 if any line fails (--strict: or warns)",
+                probe=True,
+            ),
         ),
     )

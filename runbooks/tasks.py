@@ -133,3 +133,8 @@ __all__ += ["daily_check"]
 from runbooks.watch.tasks import watch, watch_state, watch_units  # noqa: E402
 
 __all__ += ["watch", "watch_state", "watch_units"]
+
+# The weekly checklist (runbooks/weekly/tasks.py): weekly-check.
+from runbooks.weekly.tasks import weekly_check  # noqa: E402
+
+__all__ += ["weekly_check"]

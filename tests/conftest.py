@@ -1,6 +1,6 @@
 """What every tier shares: the `--stack` option of the live tiers, skipping them when no stack is
 up (unless the live tier itself runs), and a check that no test writes into the checkout's own
-stacks/ or .state/ (the operator's files)."""
+stacks/, .state/ or reports/ (the operator's files); check reports go to a temporary directory."""
 
 from __future__ import annotations
 
@@ -57,8 +57,8 @@ def _watched(config: pytest.Config) -> tuple[Path, ...]:
     """stacks/ always; .state/ too, except in the live tier, which drives the operator's own stack
     (its runbooks keep their state there, as they do for the operator)."""
     if config.getoption("-m", "") == "live":
-        return (ROOT / "stacks",)
-    return (ROOT / "stacks", ROOT / ".state")
+        return (ROOT / "stacks", ROOT / "reports")
+    return (ROOT / "stacks", ROOT / ".state", ROOT / "reports")
 
 
 def _snapshot(bases: tuple[Path, ...]) -> dict[str, str]:
@@ -70,6 +70,15 @@ def _snapshot(bases: tuple[Path, ...]) -> dict[str, str]:
             if path.is_file() and not path.is_symlink() and not rel.startswith(OWN_WRITERS):
                 found[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
     return found
+
+
+@pytest.fixture(autouse=True)
+def reports_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The check reports (runbook.daily-check, weekly-check) go to a temporary directory, never to
+    the checkout's reports/ (watched below, as stacks/ is)."""
+    path = tmp_path / "reports"
+    monkeypatch.setenv("INFEROPS_REPORTS_DIR", str(path))
+    return path
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

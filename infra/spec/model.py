@@ -20,6 +20,7 @@ from infra.spec.errors import UnknownService
 from infra.spec.gpu import GpuLayers
 from infra.spec.reload import Reload
 from infra.spec.watch import Watch
+from infra.spec.weekly_check import WeeklyCheck
 
 
 class Role(StrEnum):
@@ -213,6 +214,7 @@ class Platform(Strict):
     reload: Reload = Field(default_factory=Reload)
     daily_check: DailyCheck = Field(default_factory=DailyCheck)
     watch: Watch = Field(default_factory=Watch)
+    weekly_check: WeeklyCheck = Field(default_factory=WeeklyCheck)
     services: dict[str, Service]
 
     def enabled(self) -> list[Service]:

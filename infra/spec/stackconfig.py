@@ -41,6 +41,8 @@ from infra.spec.reload import SECRET_KEYS as RELOAD_SECRETS
 from infra.spec.reload import Reload
 from infra.spec.watch import SECRET_KEYS as WATCH_SECRETS
 from infra.spec.watch import Watch
+from infra.spec.weekly_check import SECRET_KEYS as WEEKLY_CHECK_SECRETS
+from infra.spec.weekly_check import WeeklyCheck
 
 PROJECT = "inferops"
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,6 +67,7 @@ SECTIONS: dict[str, tuple[str, type[BaseModel]]] = {
     "backup": ("backup", Backup),
     "reload": ("reload", Reload),
     "dailyCheck": ("daily_check", DailyCheck),
+    "weeklyCheck": ("weekly_check", WeeklyCheck),
     "watch": ("watch", Watch),
 }
 SECTION_KEYS = ("images", "tuning", "gateway", "services", *SECTIONS)
@@ -77,6 +80,7 @@ SECRET_KEYS = (
     *RELOAD_SECRETS,
     *DAILY_CHECK_SECRETS,
     *WATCH_SECRETS,
+    *WEEKLY_CHECK_SECRETS,
 )
 KNOWN_KEYS = (*PLATFORM_KEYS, *SECTION_KEYS, *SECRET_KEYS)
 

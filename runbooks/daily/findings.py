@@ -18,6 +18,8 @@ class Finding:
     verdict: Verdict
     detail: str
     data: dict[str, Any] = field(default_factory=dict)  # figures for the JSON record
+    how: str = ""  # how it was measured (a command, a query): the weekly check and the reports show it
+    normal: str = ""  # the normal range it was judged against ("p95 < 2.5 s", "rotated, < 500 MiB")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -74,6 +74,14 @@ class Sample:
     value: float
 
 
+@dataclass(frozen=True)
+class Series:
+    """One series of a range query: its labels and (unix time, value) points, NaN points dropped."""
+
+    labels: dict[str, str]
+    points: list[tuple[float, float]]
+
+
 class Prometheus:
     """A small client for `GET /api/v1/query` (TLS verification on, as everywhere)."""
 
@@ -84,10 +92,10 @@ class Prometheus:
     def close(self) -> None:
         self._client.close()
 
-    def raw(self, query: str) -> dict[str, Any]:
-        """The JSON answer of an instant query (what `parse_dcgm` reads)."""
+    def raw(self, query: str, api: str = "query", **params: Any) -> dict[str, Any]:
+        """The JSON answer of an instant query (what `parse_dcgm` reads), or of `api` (query_range)."""
         try:
-            resp = self._client.get(f"{self.url}/api/v1/query", params={"query": query})
+            resp = self._client.get(f"{self.url}/api/v1/{api}", params={"query": query, **params})
         except httpx.HTTPError as err:
             raise PromError(f"Prometheus at {self.url} does not answer ({type(err).__name__}: {err})") from None
         try:
@@ -109,6 +117,18 @@ class Prometheus:
             value = float(item["value"][1])
             if not math.isnan(value):
                 out.append(Sample(dict(item.get("metric") or {}), value))
+        return out
+
+    def range(self, query: str, start: float, end: float, step_s: float) -> list[Series]:
+        """`GET /api/v1/query_range`: the series behind a figure, for the reports' plots."""
+        data = self.raw(query, "query_range", start=f"{start:.3f}", end=f"{end:.3f}", step=f"{step_s:g}").get("data")
+        data = data or {}
+        if data.get("resultType") != "matrix":
+            raise PromError(f"range query {query!r}: expected a matrix, got {data.get('resultType')!r}")
+        out = []
+        for item in data.get("result") or []:
+            points = [(float(t), float(v)) for t, v in item.get("values") or []]
+            out.append(Series(dict(item.get("metric") or {}), [p for p in points if not math.isnan(p[1])]))
         return out
 
     def has_series(self, metric: str) -> bool:

@@ -6,6 +6,8 @@ double is a real HTTP server on 127.0.0.1 answering each query string with the s
 registered for it (an empty vector otherwise), in Prometheus' answer format
 (`{"status":"success","data":{"resultType":"vector","result":[{"metric":…,"value":[ts,"v"]}]}}`),
 and `400 bad_data` for queries registered as errors. It records every query it was asked.
+Range queries (`/api/v1/query_range`, the reports' plots) answer the series registered with
+`series()`, points kept between `start` and `end` (an empty matrix otherwise).
 """
 
 from __future__ import annotations
@@ -25,11 +27,25 @@ from urllib.parse import parse_qs, urlsplit
 class PrometheusDouble:
     answers: dict[str, list[tuple[dict[str, str], float]]] = field(default_factory=dict)
     errors: set[str] = field(default_factory=set)
+    ranges: dict[str, list[tuple[dict[str, str], list[tuple[float, float]]]]] = field(default_factory=dict)
     asked: list[str] = field(default_factory=list)
     url: str = ""
 
     def answer(self, query: str, *samples: tuple[dict[str, str], float]) -> None:
         self.answers[query] = list(samples)
+
+    def series(self, query: str, *series: tuple[dict[str, str], list[tuple[float, float]]]) -> None:
+        self.ranges[query] = list(series)
+
+    def _reply_range(self, query: str, start: float, end: float) -> tuple[int, dict[str, Any]]:
+        self.asked.append(query)
+        if query in self.errors:
+            return 400, {"status": "error", "errorType": "bad_data", "error": f"parse error in {query!r}"}
+        result = [
+            {"metric": labels, "values": [[t, repr(float(v))] for t, v in points if start <= t <= end]}
+            for labels, points in self.ranges.get(query, [])
+        ]
+        return 200, {"status": "success", "data": {"resultType": "matrix", "result": result}}
 
     def _reply(self, query: str) -> tuple[int, dict[str, Any]]:
         self.asked.append(query)
@@ -48,8 +64,12 @@ def serving(double: PrometheusDouble) -> Iterator[PrometheusDouble]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             url = urlsplit(self.path)
+            args = {k: v[0] for k, v in parse_qs(url.query).items()}
             if url.path == "/api/v1/query":
-                status, body = double._reply(parse_qs(url.query).get("query", [""])[0])
+                status, body = double._reply(args.get("query", ""))
+            elif url.path == "/api/v1/query_range":
+                start, end = float(args.get("start", 0)), float(args.get("end", 0))
+                status, body = double._reply_range(args.get("query", ""), start, end)
             elif url.path == "/-/ready":
                 status, body = 200, {"status": "ready"}
             else:
