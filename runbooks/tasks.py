@@ -133,3 +133,8 @@ __all__ += ["daily_check"]
 from runbooks.watch.tasks import watch, watch_state, watch_units  # noqa: E402
 
 __all__ += ["watch", "watch_state", "watch_units"]
+
+# Seed 003's EKS troubleshooting (runbooks/eks/tasks.py): gpu-oom, model-loading, karpenter-diagnose, network.
+from runbooks.eks.tasks import gpu_oom, karpenter_diagnose, model_loading, network  # noqa: E402
+
+__all__ += ["gpu_oom", "karpenter_diagnose", "model_loading", "network"]

@@ -151,8 +151,8 @@ class SchemaGuard:
         if obj.get("kind") == "Event" and obj.get("apiVersion") == "events.k8s.io/v1" and obj.get("eventTime") is None:
             obj = {**obj, "eventTime": "1970-01-01T00:00:00.000000Z"}  # a zero MicroTime is null on the wire
         if obj.get("kind") == "EventList" and obj.get("apiVersion") == "events.k8s.io/v1":
-            obj = {**obj, "items": [{"eventTime": "1970-01-01T00:00:00.000000Z", **{k: v for k, v in i.items()
-                                     if v is not None}} for i in obj["items"]]}  # fmt: skip
+            items = [{**i, "eventTime": i.get("eventTime") or "1970-01-01T00:00:00.000000Z"} for i in obj["items"]]
+            obj = {**obj, "items": items}
         validator = _validator(obj["kind"], obj["apiVersion"], self.version)
         return [_problem(e) for e in validator.iter_errors(obj)]
 
@@ -302,6 +302,7 @@ class KubeApiDouble(LoopbackServer):
     def _seed(self, obj: dict[str, Any]) -> None:
         body = copy.deepcopy(obj)
         body.pop("status", None)
+        _text_quantities(body["spec"]["template"]["spec"])
         meta = body["metadata"]
         meta.update(uid=self._uid(), generation=1, creationTimestamp=_now())
         self._store(body)
@@ -494,6 +495,7 @@ class KubeApiDouble(LoopbackServer):
         for key in ("annotations", "labels"):
             if meta.get(key) == {}:
                 del meta[key]  # an empty map is omitted on the wire (omitempty)
+        _text_quantities(patched["spec"]["template"]["spec"])
         return self._store(patched)
 
     def op_patch_scale(self, request: Request, ns: str, plural: str, name: str) -> dict[str, Any]:
@@ -575,6 +577,7 @@ class KubeApiDouble(LoopbackServer):
         if (ns, meta["name"]) in self.pods:
             raise ApiError(409, "AlreadyExists", f'pods "{meta["name"]}" already exists')
         spec = pod.setdefault("spec", {})
+        _text_quantities(spec)
         spec.setdefault("schedulerName", "default-scheduler")
         spec.setdefault("restartPolicy", "Always")
         pod.update(apiVersion="v1", kind="Pod", metadata=meta, status={"phase": "Pending", "qosClass": _qos(spec)})
@@ -674,6 +677,23 @@ class KubeApiDouble(LoopbackServer):
 
     def op_obj_get(self, request: Request, key: str, name: str, ns: str = "") -> dict[str, Any]:
         return self._view(key, self._find(key, ns, name), RESOURCES[key])
+
+    def op_obj_patch(self, request: Request, key: str, name: str, ns: str = "") -> dict[str, Any]:
+        """A merge patch of the object (not its status, which has its own subresource)."""
+        res = RESOURCES[key]
+        obj = self._find(key, ns, name)
+        body = _patch_body(request)
+        body.pop("status", None)
+        patched = merge(obj, body)
+        patched["metadata"] = {**obj["metadata"], **patched.get("metadata", {}), "uid": obj["metadata"]["uid"]}
+        patched["metadata"]["resourceVersion"] = str(next(self._counter))
+        if res.crd and patched.get("spec") != obj.get("spec"):
+            patched["metadata"]["generation"] = obj["metadata"].get("generation", 1) + 1
+        problems = self.guard.check("patched", self._view(key, patched, res))
+        if problems:
+            raise ApiError(422, "Invalid", f'{res.kind} "{name}" is invalid: {problems[0]}')
+        self.objects[(self._stored_key(key), ns, name)] = patched
+        return self._view(key, patched, res)
 
     def op_obj_status(self, request: Request, key: str, name: str, ns: str = "") -> dict[str, Any]:
         """PATCH of the status subresource: only `status` changes (a merge patch)."""
@@ -862,11 +882,22 @@ def _object_rules() -> list[Rule]:
             Rule(base, methods=["GET"], endpoint="obj_list", defaults=d),
             Rule(base, methods=["POST"], endpoint="obj_create", defaults=d),
             Rule(f"{base}/<name>", methods=["GET"], endpoint="obj_get", defaults=d),
+            Rule(f"{base}/<name>", methods=["PATCH"], endpoint="obj_patch", defaults=d),
             Rule(f"{base}/<name>/status", methods=["PATCH"], endpoint="obj_status", defaults=d),
         ]
         if res.namespaced:  # the all-namespaces list
             rules.append(Rule(f"{res.prefix}/{res.plural}", methods=["GET"], endpoint="obj_list", defaults=d))
     return rules
+
+
+def _text_quantities(pod_spec: dict[str, Any]) -> None:
+    """Container resource quantities as the API server writes them: always strings (`1`, `64Gi`),
+    whatever number the manifest had (a Quantity's canonical form; CRDs keep what they were given)."""
+    for c in pod_spec.get("containers", []) + pod_spec.get("initContainers", []):
+        for part in ("requests", "limits"):
+            values = (c.get("resources") or {}).get(part)
+            if values:
+                c["resources"][part] = {k: str(v) for k, v in values.items()}
 
 
 def _owner_uid(pod: dict[str, Any]) -> str | None:

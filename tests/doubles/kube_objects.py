@@ -89,7 +89,9 @@ SAME_EVENT_FIELDS = ("metadata", "eventTime", "series", "reportingInstance", "ac
 
 def events_view(core: dict[str, Any]) -> dict[str, Any]:
     """A stored (core v1) Event as events.k8s.io/v1 presents it."""
-    out: dict[str, Any] = {"apiVersion": "events.k8s.io/v1", "kind": "Event"}
+    # eventTime is a MicroTime without omitempty: an event made through v1 without one (kubelet
+    # style) reads as `"eventTime": null`, which the typed python client (37) refuses to load.
+    out: dict[str, Any] = {"apiVersion": "events.k8s.io/v1", "kind": "Event", "eventTime": None}
     for name in SAME_EVENT_FIELDS:
         if core.get(name) is not None:
             out[name] = copy.deepcopy(core[name])

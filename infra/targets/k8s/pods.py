@@ -200,9 +200,7 @@ def _scheduling(platform: Platform, svc: Service) -> dict[str, Any]:
                 {**own, "topologyKey": ZONE_KEY}
             ]
             spread = "DoNotSchedule"
-        out["topologySpreadConstraints"] = [
-            {"maxSkew": 1, "topologyKey": ZONE_KEY, "whenUnsatisfiable": spread, **own}
-        ]
+        out["topologySpreadConstraints"] = [{"maxSkew": 1, "topologyKey": ZONE_KEY, "whenUnsatisfiable": spread, **own}]
     elif svc.role is Role.GATEWAY:
         out["topologySpreadConstraints"] = [
             {"maxSkew": 1, "topologyKey": ZONE_KEY, "whenUnsatisfiable": "DoNotSchedule", **own},
