@@ -154,7 +154,7 @@ class Reader:
         except TargetError as err:
             found = ExecEvidence(pod, tuple(command), None, str(err))
         self.evidence.execs.append(found)
-        status = "could not run" if found.exit_code is None else f"exit {found.exit_code}"
+        status = f"could not run: {found.output}" if found.exit_code is None else f"exit {found.exit_code}"
         self.note(f"{found.ref}: {status}")
         return found
 

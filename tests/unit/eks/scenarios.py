@@ -249,3 +249,22 @@ def _running(container: str) -> dict[str, Any]:
             }
         ],
     }
+
+
+def endpoints_ready(cluster: Cluster, ns: str = NS) -> None:
+    """An EndpointSlice with one ready endpoint per Service, as the EndpointSlice controller
+    writes them on a real control plane (the double runs no such controller)."""
+    from kubernetes import client
+
+    discovery = client.DiscoveryV1Api(cluster.api)
+    for i, svc in enumerate(cluster.core.list_namespaced_service(ns).items):
+        body = {
+            "metadata": {
+                "name": f"{svc.metadata.name}-ep",
+                "labels": {"kubernetes.io/service-name": svc.metadata.name},
+            },
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": [f"10.1.0.{i + 2}"], "conditions": {"ready": True}}],
+            "ports": [{"name": "http", "port": svc.spec.ports[0].port, "protocol": "TCP"}],
+        }
+        discovery.create_namespaced_endpoint_slice(ns, body)
