@@ -109,3 +109,27 @@ def test_healthy_gpu_pods_find_nothing_and_say_dcgm_was_not_read(cluster: Cluste
     record = diagnose("gpu_oom")
     assert causes(record) == [] and proposed(record) == {}
     assert any(item.startswith("DCGM: no Prometheus URL") for item in record.measurements["diagnosis"]["looked_at"])
+
+
+def test_dcgm_from_prometheus_feeds_the_planner_with_free_vram(
+    cluster: Cluster, eks_objects: list, stack_file: Path
+) -> None:
+    """DCGM where present: FB_USED / FB_FREE through Prometheus; the free MiB is what the planner plans for."""
+    from runbooks.gpu.memory import DCGM_QUERY
+    from tests.doubles.prometheus_double import PrometheusDouble, serving
+
+    pod = _crashing_pod(cluster, eks_objects, "inference-chat", {"exitCode": 1, "reason": "Error"})
+    cluster.log(pod, WEIGHTS_OOM, previous=True)
+    prom = PrometheusDouble()
+    gpu = {"Hostname": "gpu-node-1", "gpu": "0"}
+    prom.answer(
+        DCGM_QUERY,
+        ({"__name__": "DCGM_FI_DEV_FB_USED", **gpu}, 39936),
+        ({"__name__": "DCGM_FI_DEV_FB_FREE", **gpu}, 1024),
+    )
+    with serving(prom):
+        record = diagnose("gpu_oom", prometheus_url=prom.url)
+    assert prom.asked == [DCGM_QUERY]
+    assert causes(record) == ["cuda-oom-weights", "gpu-memory-high"]
+    assert f"DCGM at {prom.url}: 1 GPU(s)" in record.measurements["diagnosis"]["looked_at"]
+    assert "1024 MiB free" in finding(record, "gpu-memory-high")["evidence"][0]
