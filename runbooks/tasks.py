@@ -138,3 +138,8 @@ __all__ += ["watch", "watch_state", "watch_units"]
 from runbooks.weekly.tasks import weekly_check  # noqa: E402
 
 __all__ += ["weekly_check"]
+
+# Seed 003's EKS troubleshooting (runbooks/eks/tasks.py): gpu-oom, model-loading, karpenter-diagnose, network.
+from runbooks.eks.tasks import gpu_oom, karpenter_diagnose, model_loading, network  # noqa: E402
+
+__all__ += ["gpu_oom", "karpenter_diagnose", "model_loading", "network"]

@@ -177,6 +177,10 @@ class Inference(Strict):
     max_num_seqs: int | None = Field(None, ge=1, le=1024)  # -> llama-server --parallel
     max_batch_size: int | None = Field(None, ge=1, le=65536)  # -> -b
     kv_cache_type: Literal["f16", "q8_0", "q4_0"] | None = None  # -> --cache-type-k/-v
+    # seed 003 network fix (Pod Anti-Affinity across zones): "preferred" keeps inference pods apart
+    # when capacity allows; "required" never places two pods of one service in the same zone
+    # (runbook.network proposes it when they pile up in one zone).
+    zone_spread: Literal["preferred", "required"] = "preferred"
 
     @model_validator(mode="after")
     def _consistent(self) -> Inference:

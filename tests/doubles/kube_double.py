@@ -60,9 +60,19 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule, WebsocketMismatch
 from werkzeug.wrappers import Request, Response
 
+from tests.doubles.kube_objects import (
+    RESOURCES,
+    Resource,
+    crd_validator,
+    events_create_problems,
+    events_view,
+    field_selector,
+    from_events_view,
+)
 from tests.doubles.serving import LoopbackServer
 
 TOKEN = "kube-api-double-token"
+NS = "inference"
 KINDS = {"deployments": "Deployment", "statefulsets": "StatefulSet"}
 MERGE_PATCHES = ("application/strategic-merge-patch+json", "application/merge-patch+json")
 APPS = "/apis/apps/v1/namespaces/<ns>/<any(deployments, statefulsets):plural>"
@@ -75,6 +85,10 @@ ROUTES: list[tuple[str, str, str]] = [
     ("/api/v1/namespaces/<ns>/pods/<name>", "DELETE", "delete_pod"),
     ("/api/v1/namespaces/<ns>/pods/<name>/log", "GET", "read_log"),
     ("/api/v1/namespaces/<ns>/pods/<name>/exec", "GET", "exec_pod"),
+    ("/api/v1/namespaces/<ns>/pods", "POST", "create_pod"),
+    ("/api/v1/namespaces/<ns>/pods/<name>", "GET", "read_pod"),
+    ("/api/v1/namespaces/<ns>/pods/<name>/status", "PATCH", "patch_pod_status"),
+    ("/api/v1/pods", "GET", "list_all_pods"),
 ]
 EXEC_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")  # the channel protocols the double speaks
 STDOUT, STDERR, STATUS = 1, 2, 3  # channel bytes
@@ -129,8 +143,18 @@ class SchemaGuard:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def problems(self, obj: dict[str, Any]) -> list[str]:
+        crd = CUSTOM_KINDS.get((obj.get("apiVersion"), obj.get("kind", "").removesuffix("List")))
+        if crd is not None:
+            items = obj.get("items", []) if obj["kind"].endswith("List") else [obj]
+            validator = crd_validator(crd)
+            return [_problem(e) for item in items for e in validator.iter_errors(item)]
+        if obj.get("kind") == "Event" and obj.get("apiVersion") == "events.k8s.io/v1" and obj.get("eventTime") is None:
+            obj = {**obj, "eventTime": "1970-01-01T00:00:00.000000Z"}  # a zero MicroTime is null on the wire
+        if obj.get("kind") == "EventList" and obj.get("apiVersion") == "events.k8s.io/v1":
+            items = [{**i, "eventTime": i.get("eventTime") or "1970-01-01T00:00:00.000000Z"} for i in obj["items"]]
+            obj = {**obj, "items": items}
         validator = _validator(obj["kind"], obj["apiVersion"], self.version)
-        return [f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in validator.iter_errors(obj)]
+        return [_problem(e) for e in validator.iter_errors(obj)]
 
     def check(self, what: str, obj: dict[str, Any]) -> list[str]:
         """Problems of `obj` (and record them as violations)."""
@@ -144,6 +168,13 @@ class SchemaGuard:
         with self._lock:
             out, self.violations = self.violations, []
         return out
+
+
+CUSTOM_KINDS = {(r.api_version, r.kind): r.crd for r in RESOURCES.values() if r.crd}
+
+
+def _problem(e: Any) -> str:
+    return f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
 
 
 def merge(target: Any, patch: Any) -> Any:
@@ -191,18 +222,26 @@ class KubeApiDouble(LoopbackServer):
         self.exec_protocols: list[str] = []  # the channel protocol each of those execs was answered in
         self.paused: set[str] = set()  # pods whose PID 1 got `kill -STOP 1` (and no `kill -CONT 1` since)
         self._exec_failures: dict[str, tuple[int, str, list[str] | None]] = {}
+        self._exec_answers: dict[tuple[str, str], tuple[int, str, str]] = {}
+        # (resource key, namespace or "", name) -> object; events kept in their core v1 form
+        self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
+        # (namespace, pod, container, previous) -> log lines written with `write_log`
+        self.container_logs: dict[tuple[str, str, str, bool], list[tuple[float, str]]] = {}
         self.linger = 0  # pod lists during which a pod that goes away is still listed
         self._terminating: list[list[Any]] = []  # [pod, lists left]
         self._on_replicas: list[Callable[[str, str, int], None]] = []
         self._lock = threading.RLock()
         self._counter = itertools.count(1)
-        self._map = Map(
-            [Rule(path, methods=[method], endpoint=op, websocket=op in WEBSOCKETS) for path, method, op in ROUTES]
-        )
+        rules = [Rule(path, methods=[method], endpoint=op, websocket=op in WEBSOCKETS) for path, method, op in ROUTES]
+        self._map = Map(rules + _object_rules())
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        seedable = {(r.api_version, r.kind): key for key, r in RESOURCES.items()}
         for obj in objects:
             if obj.get("kind") in KINDS.values():
                 self._seed(obj)
+            elif (obj.get("apiVersion"), obj.get("kind")) in seedable:
+                res = seedable[(obj["apiVersion"], obj["kind"])]
+                self._create_object(res, obj.get("metadata", {}).get("namespace", ""), copy.deepcopy(obj))
 
     # ---- test helpers -----------------------------------------------------------------------
     def on_replicas(self, callback: Callable[[str, str, int], None]) -> None:
@@ -221,7 +260,7 @@ class KubeApiDouble(LoopbackServer):
         return self._owned(self.workload(name, namespace)["metadata"]["uid"])
 
     def _owned(self, uid: str) -> list[dict[str, Any]]:
-        return [p for p in self.pods.values() if p["metadata"]["ownerReferences"][0]["uid"] == uid]
+        return [p for p in self.pods.values() if _owner_uid(p) == uid]
 
     def set_replicas(self, name: str, replicas: int, namespace: str = "inference") -> None:
         """What `kubectl scale` would do (a test's starting point)."""
@@ -240,10 +279,30 @@ class KubeApiDouble(LoopbackServer):
         """Every later exec in `pod` (or only the command `only`) exits `code` after writing `stderr`."""
         self._exec_failures[pod] = (code, stderr, only)
 
+    def answer_exec(self, pod: str, executable: str, code: int, stdout: str = "", stderr: str = "") -> None:
+        """Execs of `executable` in `pod` exit `code` with this output: what a program in the
+        container (getent, curl, nvidia-smi) would answer. Only the container can say that, so
+        no API call writes it; on a real cluster the image's own tools answer."""
+        self._exec_answers[(pod, executable)] = (code, stdout, stderr)
+
+    def write_log(
+        self, pod: str, lines: list[str], container: str | None = None, previous: bool = False, namespace: str = NS
+    ) -> None:
+        """What the kubelet would serve as the log of `container` of `pod` (`previous`: of its
+        last terminated instance). Logs are the container runtime's, not API objects: no API call
+        writes them (on a KWOK control plane a `Logs` object pointing at a file does)."""
+        stored = self.pods.get((namespace, pod))
+        if stored is None:
+            raise KeyError(f"no pod {namespace}/{pod} in the kube API test double")
+        name = container or stored["spec"]["containers"][0]["name"]
+        now = time.time()
+        self.container_logs[(namespace, pod, name, previous)] = [(now, line) for line in lines]
+
     # ---- store + controller -----------------------------------------------------------------
     def _seed(self, obj: dict[str, Any]) -> None:
         body = copy.deepcopy(obj)
         body.pop("status", None)
+        _text_quantities(body["spec"]["template"]["spec"])
         meta = body["metadata"]
         meta.update(uid=self._uid(), generation=1, creationTimestamp=_now())
         self._store(body)
@@ -436,6 +495,7 @@ class KubeApiDouble(LoopbackServer):
         for key in ("annotations", "labels"):
             if meta.get(key) == {}:
                 del meta[key]  # an empty map is omitted on the wire (omitempty)
+        _text_quantities(patched["spec"]["template"]["spec"])
         return self._store(patched)
 
     def op_patch_scale(self, request: Request, ns: str, plural: str, name: str) -> dict[str, Any]:
@@ -447,11 +507,16 @@ class KubeApiDouble(LoopbackServer):
         return _scale(self._store(merge(wl, {"spec": {"replicas": replicas}})))
 
     # ---- v1 pods ----------------------------------------------------------------------------
-    def op_list_pods(self, request: Request, ns: str) -> dict[str, Any]:
-        match = _selector(request.args.get("labelSelector", ""))
-        items = [p for (n, _), p in sorted(self.pods.items()) if n == ns and match(p)]
+    def op_list_pods(self, request: Request, ns: str | None = None) -> dict[str, Any]:
+        labels = _selector(request.args.get("labelSelector", ""))
+        fields = field_selector(request.args.get("fieldSelector", ""), _bad_request)
+
+        def match(pod: dict[str, Any]) -> bool:
+            return labels(pod) and fields(pod)
+
+        items = [p for (n, _), p in sorted(self.pods.items()) if ns in (None, n) and match(p)]
         for entry in self._terminating:
-            if entry[0]["metadata"]["namespace"] == ns and match(entry[0]):
+            if ns in (None, entry[0]["metadata"]["namespace"]) and match(entry[0]):
                 items.append(entry[0])
             entry[1] -= 1
         self._terminating = [e for e in self._terminating if e[1] > 0]
@@ -463,21 +528,199 @@ class KubeApiDouble(LoopbackServer):
             raise ApiError(404, "NotFound", f'pods "{name}" not found', {"name": name, "kind": "pods"})
         gone = self._remove_pod(pod, int(request.args.get("gracePeriodSeconds", 30)))
         self.deleted_pods.append(name)
-        owner = pod["metadata"]["ownerReferences"][0]
         for wl in list(self.workloads.values()):
-            if owner["uid"] == wl["metadata"]["uid"]:
+            if _owner_uid(pod) == wl["metadata"]["uid"]:
                 self._reconcile(wl)  # the controller replaces it
         return gone
 
     def op_read_log(self, request: Request, ns: str, name: str) -> Response:
-        if (ns, name) not in self.pods:
+        """The API server checks the container name, then asks the kubelet: an unscheduled pod
+        has an empty log; `previous=true` without a terminated instance is a 400, as the kubelet
+        answers; a container that never started says it is waiting."""
+        pod = self.pods.get((ns, name))
+        if pod is None:
             raise ApiError(404, "NotFound", f'pods "{name}" not found', {"name": name, "kind": "pods"})
-        lines = self.logs[(ns, name)]
+        container = self._log_container(pod, request.args.get("container"))
+        previous = request.args.get("previous", "false").lower() in ("1", "true")
+        written = self.container_logs.get((ns, name, container, previous))
+        if not pod["spec"].get("nodeName"):
+            lines: list[tuple[float, str]] = []
+        elif written is not None:
+            lines = written
+        elif previous:
+            raise ApiError(400, "BadRequest", f'previous terminated container "{container}" in pod "{name}" not found')
+        elif _waiting_reason(pod, container):
+            why = _waiting_reason(pod, container)
+            raise ApiError(400, "BadRequest", f'container "{container}" in pod "{name}" is waiting to start: {why}')
+        else:
+            lines = self.logs.get((ns, name), [])
         if "sinceSeconds" in request.args:
             lines = [line for line in lines if line[0] >= time.time() - int(request.args["sinceSeconds"])]
         if "tailLines" in request.args:
             lines = lines[-int(request.args["tailLines"]) :] if int(request.args["tailLines"]) else []
         return Response("".join(f"{text}\n" for _, text in lines), content_type="text/plain")
+
+    def op_list_all_pods(self, request: Request) -> dict[str, Any]:
+        return self.op_list_pods(request, None)
+
+    def op_read_pod(self, request: Request, ns: str, name: str) -> dict[str, Any]:
+        pod = self.pods.get((ns, name))
+        if pod is None:
+            raise ApiError(404, "NotFound", f'pods "{name}" not found', {"name": name, "kind": "pods"})
+        return pod
+
+    def op_create_pod(self, request: Request, ns: str) -> dict[str, Any]:
+        """A bare pod, as a scenario (or a controller) creates one: the API server's defaults, status
+        reset to Pending (only the scheduler binds it, only the kubelet sets its status)."""
+        pod = _body(request)
+        meta = self._new_meta(pod, ns, "pods")
+        if (ns, meta["name"]) in self.pods:
+            raise ApiError(409, "AlreadyExists", f'pods "{meta["name"]}" already exists')
+        spec = pod.setdefault("spec", {})
+        _text_quantities(spec)
+        spec.setdefault("schedulerName", "default-scheduler")
+        spec.setdefault("restartPolicy", "Always")
+        pod.update(apiVersion="v1", kind="Pod", metadata=meta, status={"phase": "Pending", "qosClass": _qos(spec)})
+        problems = self.guard.check("created", pod)
+        if problems:
+            raise ApiError(422, "Invalid", f'Pod "{meta["name"]}" is invalid: {problems[0]}')
+        self.pods[(ns, meta["name"])] = pod
+        self.logs[(ns, meta["name"])] = []
+        return pod
+
+    def op_patch_pod_status(self, request: Request, ns: str, name: str) -> dict[str, Any]:
+        """The kubelet's (or the scheduler's) status writes: a merge patch of `status` only."""
+        pod = self.op_read_pod(request, ns, name)
+        patched = {**pod, "status": merge(pod.get("status", {}), _patch_body(request).get("status", {}))}
+        patched["metadata"] = {**pod["metadata"], "resourceVersion": str(next(self._counter))}
+        problems = self.guard.check("patched", patched)
+        if problems:
+            raise ApiError(422, "Invalid", f'Pod "{name}" is invalid: {problems[0]}')
+        self.pods[(ns, name)] = patched
+        return patched
+
+    # ---- the object store (kube_objects.py): events, PVCs, nodes, NodePools, NodeClaims ---------
+    def _new_meta(self, obj: dict[str, Any], ns: str, plural: str) -> dict[str, Any]:
+        meta = dict(obj.get("metadata") or {})
+        if not meta.get("name"):
+            if not meta.get("generateName"):
+                why = "metadata.name: Required value: name or generateName is required"
+                raise ApiError(422, "Invalid", f"{plural}: {why}")
+            meta["name"] = meta["generateName"] + self._suffix()
+        if ns:
+            if meta.get("namespace", ns) != ns:
+                raise ApiError(400, "BadRequest", "the namespace of the provided object does not match the request")
+            meta["namespace"] = ns
+        meta.update(uid=self._uid(), resourceVersion=str(next(self._counter)), creationTimestamp=_now())
+        if plural in ("nodepools", "nodeclaims"):
+            meta["generation"] = 1
+        return meta
+
+    def _create_object(self, key: str, ns: str, body: dict[str, Any]) -> dict[str, Any]:
+        res = RESOURCES[key]
+        if res.group == "events.k8s.io":
+            problems = events_create_problems(body)
+            if problems:
+                raise ApiError(422, "Invalid", f"Event.events.k8s.io is invalid: {problems[0]}")
+            body = from_events_view(body)
+            key = "events"
+        elif key == "events":
+            involved = (body.get("involvedObject") or {}).get("namespace")
+            if involved and involved != ns:
+                why = "involvedObject.namespace: Invalid value: does not match event.namespace"
+                raise ApiError(422, "Invalid", f"Event is invalid: {why}")
+        meta = self._new_meta(body, ns if res.namespaced else "", res.plural)
+        store = (key, meta.get("namespace", ""), meta["name"])
+        if store in self.objects:
+            raise ApiError(409, "AlreadyExists", f'{res.plural} "{meta["name"]}" already exists')
+        obj = {**body, "apiVersion": RESOURCES[key].api_version, "kind": res.kind, "metadata": meta}
+        if res.status_on_create == "drop":
+            obj.pop("status", None)
+        elif res.status_on_create == "pending":
+            obj["status"] = {"phase": "Pending"}
+        problems = self.guard.check("created", self._view(key, obj, res))
+        if problems:
+            raise ApiError(422, "Invalid", f'{res.kind} "{meta["name"]}" is invalid: {problems[0]}')
+        self.objects[store] = obj
+        return self._view(key, obj, res)
+
+    def _view(self, key: str, obj: dict[str, Any], res: Resource) -> dict[str, Any]:
+        """The object as API `res` presents it (events.k8s.io shows stored events mapped)."""
+        return events_view(obj) if res.group == "events.k8s.io" else obj
+
+    def _stored_key(self, key: str) -> str:
+        return "events" if RESOURCES[key].kind == "Event" else key
+
+    def _find(self, key: str, ns: str, name: str) -> dict[str, Any]:
+        obj = self.objects.get((self._stored_key(key), ns, name))
+        if obj is None:
+            res = RESOURCES[key]
+            group = f".{res.group}" if res.group else ""
+            details = {"name": name, "kind": res.plural}
+            raise ApiError(404, "NotFound", f'{res.plural}{group} "{name}" not found', details)
+        return obj
+
+    def op_obj_list(self, request: Request, key: str, ns: str | None = None) -> dict[str, Any]:
+        res = RESOURCES[key]
+        labels = _selector(request.args.get("labelSelector", ""))
+        fields = field_selector(request.args.get("fieldSelector", ""), _bad_request)
+        stored = self._stored_key(key)
+        mine = [o for (k, n, _), o in sorted(self.objects.items()) if k == stored and ns in (None, n)]
+        views = [self._view(key, o, res) for o in mine]
+        items = [v for v in views if labels(v) and fields(v)]
+        if not res.crd:
+            items = [_item(v) for v in items]
+        return _list(f"{res.kind}List", res.api_version, items, request, str(next(self._counter)))
+
+    def op_obj_create(self, request: Request, key: str, ns: str = "") -> dict[str, Any]:
+        return self._create_object(key, ns, _body(request))
+
+    def op_obj_get(self, request: Request, key: str, name: str, ns: str = "") -> dict[str, Any]:
+        return self._view(key, self._find(key, ns, name), RESOURCES[key])
+
+    def op_obj_patch(self, request: Request, key: str, name: str, ns: str = "") -> dict[str, Any]:
+        """A merge patch of the object (not its status, which has its own subresource)."""
+        res = RESOURCES[key]
+        obj = self._find(key, ns, name)
+        body = _patch_body(request)
+        body.pop("status", None)
+        patched = merge(obj, body)
+        patched["metadata"] = {**obj["metadata"], **patched.get("metadata", {}), "uid": obj["metadata"]["uid"]}
+        patched["metadata"]["resourceVersion"] = str(next(self._counter))
+        if res.crd and patched.get("spec") != obj.get("spec"):
+            patched["metadata"]["generation"] = obj["metadata"].get("generation", 1) + 1
+        problems = self.guard.check("patched", self._view(key, patched, res))
+        if problems:
+            raise ApiError(422, "Invalid", f'{res.kind} "{name}" is invalid: {problems[0]}')
+        self.objects[(self._stored_key(key), ns, name)] = patched
+        return self._view(key, patched, res)
+
+    def op_obj_status(self, request: Request, key: str, name: str, ns: str = "") -> dict[str, Any]:
+        """PATCH of the status subresource: only `status` changes (a merge patch)."""
+        res = RESOURCES[key]
+        obj = self._find(key, ns, name)
+        patched = {**obj, "status": merge(obj.get("status", {}), _patch_body(request).get("status", {}))}
+        patched["metadata"] = {**obj["metadata"], "resourceVersion": str(next(self._counter))}
+        problems = self.guard.check("patched", patched)
+        if problems:
+            raise ApiError(422, "Invalid", f'{res.kind} "{name}" is invalid: {problems[0]}')
+        self.objects[(self._stored_key(key), ns, name)] = patched
+        return patched
+
+    def _log_container(self, pod: dict[str, Any], container: str | None) -> str:
+        names = [c["name"] for c in pod["spec"]["containers"]]
+        init = [c["name"] for c in pod["spec"].get("initContainers", [])]
+        if container is None:
+            if len(names) == 1:
+                return names[0]
+            choose = f"choose one of: [{' '.join(names)}]"
+            if init:
+                choose += f" or one of the init containers: [{' '.join(init)}]"
+            name = pod["metadata"]["name"]
+            raise ApiError(400, "BadRequest", f"a container name must be specified for pod {name}, {choose}")
+        if container not in names + init:
+            raise ApiError(400, "BadRequest", f"container {container} is not valid for pod {pod['metadata']['name']}")
+        return container
 
     # ---- v1 pods/exec: a websocket ------------------------------------------------------------
     def op_exec_pod(self, request: Request, ns: str, name: str) -> Response:
@@ -550,6 +793,8 @@ class KubeApiDouble(LoopbackServer):
         code, err, only = self._exec_failures.get(pod, (0, "", None))
         if code and only in (None, argv):
             return code, "", err, ""
+        if (pod, argv[0]) in self._exec_answers:
+            return (*self._exec_answers[(pod, argv[0])], "")
         if argv[0] in ("sh", "/bin/sh"):
             if len(argv) < 3 or argv[1] != "-c":
                 return 2, "", "sh: the kube API test double runs `sh -c SCRIPT` only\n", ""
@@ -625,6 +870,72 @@ class ExecSession(Response):
         with contextlib.suppress(OSError):
             environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
         raise ConnectionError("websocket closed")
+
+
+def _object_rules() -> list[Rule]:
+    """list/create/get/status routes of every kind of the object store, at their API paths."""
+    rules = []
+    for key, res in RESOURCES.items():
+        base = f"{res.prefix}/namespaces/<ns>/{res.plural}" if res.namespaced else f"{res.prefix}/{res.plural}"
+        d = {"key": key}
+        rules += [
+            Rule(base, methods=["GET"], endpoint="obj_list", defaults=d),
+            Rule(base, methods=["POST"], endpoint="obj_create", defaults=d),
+            Rule(f"{base}/<name>", methods=["GET"], endpoint="obj_get", defaults=d),
+            Rule(f"{base}/<name>", methods=["PATCH"], endpoint="obj_patch", defaults=d),
+            Rule(f"{base}/<name>/status", methods=["PATCH"], endpoint="obj_status", defaults=d),
+        ]
+        if res.namespaced:  # the all-namespaces list
+            rules.append(Rule(f"{res.prefix}/{res.plural}", methods=["GET"], endpoint="obj_list", defaults=d))
+    return rules
+
+
+def _text_quantities(pod_spec: dict[str, Any]) -> None:
+    """Container resource quantities as the API server writes them: always strings (`1`, `64Gi`),
+    whatever number the manifest had (a Quantity's canonical form; CRDs keep what they were given)."""
+    for c in pod_spec.get("containers", []) + pod_spec.get("initContainers", []):
+        for part in ("requests", "limits"):
+            values = (c.get("resources") or {}).get(part)
+            if values:
+                c["resources"][part] = {k: str(v) for k, v in values.items()}
+
+
+def _owner_uid(pod: dict[str, Any]) -> str | None:
+    owners = pod["metadata"].get("ownerReferences") or []
+    return owners[0]["uid"] if owners else None
+
+
+def _waiting_reason(pod: dict[str, Any], container: str) -> str | None:
+    status = pod.get("status", {})
+    for cs in status.get("containerStatuses", []) + status.get("initContainerStatuses", []):
+        if cs["name"] == container:
+            waiting = (cs.get("state") or {}).get("waiting")
+            return (waiting.get("reason") or "ContainerCreating") if waiting is not None else None
+    return "ContainerCreating"
+
+
+def _qos(spec: dict[str, Any]) -> str:
+    """The pod's QoS class as the API server computes it (cpu and memory of every container)."""
+    resources = [c.get("resources") or {} for c in spec.get("containers", [])]
+    if not any(r.get("requests") or r.get("limits") for r in resources):
+        return "BestEffort"
+    for r in resources:
+        limits, requests = r.get("limits") or {}, r.get("requests") or {}
+        for name in ("cpu", "memory"):
+            if name not in limits or requests.get(name, limits[name]) != limits[name]:
+                return "Burstable"
+    return "Guaranteed"
+
+
+def _bad_request(message: str) -> ApiError:
+    return ApiError(400, "BadRequest", message)
+
+
+def _body(request: Request) -> dict[str, Any]:
+    body = json.loads(request.get_data() or b"{}")
+    if not isinstance(body, dict):
+        raise ApiError(400, "BadRequest", "the request body must be a JSON object")
+    return body
 
 
 def _go_list(words: list[str]) -> str:

@@ -193,9 +193,14 @@ def _scheduling(platform: Platform, svc: Service) -> dict[str, Any]:
                 }
             ]
         }
-        out["topologySpreadConstraints"] = [
-            {"maxSkew": 1, "topologyKey": ZONE_KEY, "whenUnsatisfiable": "ScheduleAnyway", **own}
-        ]
+        spread = "ScheduleAnyway"
+        if eks.inference.zone_spread == "required":
+            # one pod of this service per zone: a zone outage takes one replica, never all
+            out["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] = [
+                {**own, "topologyKey": ZONE_KEY}
+            ]
+            spread = "DoNotSchedule"
+        out["topologySpreadConstraints"] = [{"maxSkew": 1, "topologyKey": ZONE_KEY, "whenUnsatisfiable": spread, **own}]
     elif svc.role is Role.GATEWAY:
         out["topologySpreadConstraints"] = [
             {"maxSkew": 1, "topologyKey": ZONE_KEY, "whenUnsatisfiable": "DoNotSchedule", **own},

@@ -28,6 +28,7 @@ TEXT_NUMBERS = {
     "runbook.restart": ["timeout"],
     "runbook.daily-check": ["since-h"],
     "runbook.gpu-layers": ["layers", "vram-mib"],
+    "runbook.gpu-oom": ["vram-mib"],
 }
 # Options that must name something of the stack; other required inputs of a task.
 NEEDS = {
@@ -83,6 +84,9 @@ RANGES = [
     (["runbook.weekly-check", "--prometheus-url", "prom:9090"], ExitCode.FAILED, "--prometheus-url"),
     (["runbook.gpu-layers", "--service", "inference-chat", "--layers=-3"], ExitCode.FAILED, "--layers"),
     (["runbook.gpu-layers", "--service", "prometheus"], ExitCode.FAILED, "prometheus"),
+    (["runbook.gpu-oom", "--vram-mib=-1"], ExitCode.FAILED, "--vram-mib"),
+    (["runbook.network", "--source", "nope"], ExitCode.FAILED, "--source"),
+    (["runbook.karpenter-diagnose", "--stack", "local"], ExitCode.FAILED, "targets compose"),
     (["images.build", "--only", "nope"], ExitCode.FAILED, "nope"),
     (["engine.preview", "--stack", "local"], ExitCode.MISSING, "cannot run on the engine here"),
 ]

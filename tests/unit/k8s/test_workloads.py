@@ -177,3 +177,19 @@ def test_rag_reaches_services_by_table_names(objects: Objects, platform) -> None
     assert env == platform.service("rag").env
     services = {o["metadata"]["name"] for o in objects.values() if o["kind"] == "Service"}
     assert {"qdrant", "embedding", "api-gateway"} <= services
+
+
+def test_zone_spread_required_keeps_one_pod_of_a_service_per_zone(tmp_path) -> None:
+    """runbook.network's anti-affinity fix (eks.inference.zone_spread: required)."""
+    from infra.targets.k8s.pods import eks_plan, pod_template
+
+    platform = make_platform(tmp_path, inference={"zone_spread": "required"})
+    svc = platform.service("inference-chat")
+    spec = pod_template(platform, svc, eks_plan(platform, svc), {})["spec"]
+    (required,) = spec["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert required["topologyKey"] == "topology.kubernetes.io/zone"
+    assert required["labelSelector"]["matchLabels"]["app.kubernetes.io/name"] == "inference-chat"
+    assert spec["topologySpreadConstraints"][0]["whenUnsatisfiable"] == "DoNotSchedule"
+    default = make_platform(tmp_path)
+    spec = pod_template(default, svc, eks_plan(default, svc), {})["spec"]
+    assert "requiredDuringSchedulingIgnoredDuringExecution" not in spec["affinity"]["podAntiAffinity"]
