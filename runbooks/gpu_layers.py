@@ -109,7 +109,7 @@ def build(platform: Platform, options: Options) -> Runbook:
     def diagnose(run: Run) -> dict[str, Any]:
         for reason in found.reasons:
             run.log(f"detect: {escape(reason)}")
-        run.display.console.print(plan_table(plan))
+        run.display.print(plan_table(plan))
         for note in plan.notes:
             run.log(f"[dim]{escape(note)}[/]")
         if change is None:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from infra.spec.alerting import Alerting
     from infra.spec.backup import Backup
     from infra.spec.daily_check import DailyCheck
+    from infra.spec.drills import Drills
     from infra.spec.eks import Eks
     from infra.spec.gpu import GpuLayers
     from infra.spec.reload import Reload
@@ -220,6 +221,7 @@ class Platform(Strict):
     reload: Reload = Field(default_factory=lambda: _reload())
     daily_check: DailyCheck = Field(default_factory=lambda: _daily_check())
     watch: Watch = Field(default_factory=lambda: _watch())
+    drills: Drills = Field(default_factory=lambda: _drills())
     services: dict[str, Service]
 
     def enabled(self) -> list[Service]:
@@ -314,11 +316,18 @@ def _watch() -> Watch:
     return Watch()
 
 
+def _drills() -> Drills:
+    from infra.spec.drills import Drills
+
+    return Drills()
+
+
 def _resolve_sections() -> None:
     """Section models subclass Strict, so they are resolved after this module is loaded."""
     from infra.spec.alerting import Alerting
     from infra.spec.backup import Backup
     from infra.spec.daily_check import DailyCheck
+    from infra.spec.drills import Drills
     from infra.spec.eks import Eks
     from infra.spec.gpu import GpuLayers
     from infra.spec.reload import Reload
@@ -328,6 +337,7 @@ def _resolve_sections() -> None:
         _types_namespace={
             "Alerting": Alerting,
             "Backup": Backup,
+            "Drills": Drills,
             "DailyCheck": DailyCheck,
             "Eks": Eks,
             "GpuLayers": GpuLayers,
