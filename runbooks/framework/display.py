@@ -40,9 +40,17 @@ class StepProgress:
             self._progress.update(self._task_id, description=f"{self._name}: {text}")
 
 
+class _Console(Console):
+    """rich answers a broken pipe with SystemExit(1), which would end the run before its rollback;
+    here it is an OSError, which Display turns into `terminal_gone`."""
+
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError("the console's pipe is closed")
+
+
 class Display:
     def __init__(self, quiet: bool = False) -> None:
-        self.console = Console(stderr=True, quiet=quiet, highlight=False)
+        self.console: Console = _Console(stderr=True, quiet=quiet, highlight=False)
         self.log_path: Path | None = None
         self.gone = False
 

@@ -35,10 +35,11 @@ __all__ = ["abort", "recover"]
 
 
 def _check_stack(stack: str | None) -> None:
-    if stack is not None:
+    """A stack with a stack file or with runs recorded (a test stack); else one line naming it."""
+    if stack is not None and not records(stack=stack):
         from infra.spec.stackconfig import load_platform
 
-        load_platform(stack)  # unknown stack: one line naming it
+        load_platform(stack)
 
 
 def _show(display: Display, runs: list[dict[str, Any]]) -> None:
