@@ -98,6 +98,7 @@ def new_entry(
         "always": always,
         "registered": now_iso(),
         "deadline": (time.time() + deadline_s) if deadline_s is not None else None,
+        "deadline_s": deadline_s,
         "status": "pending",
         "by": None,
         "error": None,

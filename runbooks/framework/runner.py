@@ -122,7 +122,7 @@ class Run:
         if self.halt_reason is not None:
             return
         self.halt_reason = reason
-        self.record.measurements["halt"] = {"reason": reason, "at": now_iso()}
+        self.record.measurements.setdefault("halt", {}).update(reason=reason, at=now_iso(), at_epoch=time.time())
         if self._main_ident is not None and signal.getsignal(HALT_SIGNAL) is not signal.SIG_DFL:
             signal.pthread_kill(self._main_ident, HALT_SIGNAL)
 
