@@ -158,7 +158,11 @@ class HaltMonitor:
         self._failures = 0 if ok else self._failures + 1
         self.last["secondary_healthy"] = ok
         if self._failures >= self.limits.secondary_failures:
-            return Breach(f"{self.secondary.name} health probes failed in a row", self._failures, 0)
+            return Breach(
+                f"{self.secondary.name} health probes failed in a row",
+                self._failures,
+                f"< {self.limits.secondary_failures}",
+            )
         return None
 
     def _slots(self, client: httpx.Client) -> Breach | None:
