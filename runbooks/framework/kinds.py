@@ -14,7 +14,7 @@ import httpx
 from infra.spec.model import Platform
 from runbooks.framework.durable import kind
 
-__all__ = ["expire_silence", "release", "start", "unpause"]
+__all__ = ["expire_silence", "recreate", "release", "restore_file", "start", "unpause"]
 
 
 def _wait(platform: Platform, name: str, wait_s: float | None, target: Any) -> None:
@@ -71,3 +71,42 @@ def expire_silence(platform: Platform, data: dict[str, Any]) -> None:
             break
         time.sleep(1.0)
     expire(data["url"], data["id"])
+
+
+@kind("restore-file")
+def restore_file(platform: Platform, data: dict[str, Any]) -> None:
+    """Put a config file (a stack file a runbook edited) back as it was, atomically."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    path = Path(data["path"])
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(data["content"])
+    os.replace(tmp, path)
+
+
+@kind("recreate")
+def recreate(platform: Platform, data: dict[str, Any]) -> None:
+    """Replace whatever container the service has with one made from the old container's
+    `docker inspect` and the old platform (gpu-layers' recreate), and start it."""
+    import contextlib
+
+    import docker.errors
+
+    from runbooks.reload import instances
+    from runbooks.reload.placement import Placer
+    from runbooks.targets.docker_target import DockerTarget
+
+    old = Platform.model_validate(data["platform"]) if data.get("platform") else platform
+    name = data["service"]
+    target = DockerTarget(old)
+    with contextlib.suppress(docker.errors.NotFound):
+        current = target.client.containers.get(name)
+        if current.attrs.get("Id") == data["attrs"].get("Id") and current.status == "running":
+            return  # the old container itself is still there and running: nothing to undo
+        instances.remove(current)
+    c, names = Placer(target.client, data["attrs"]).create(old, name)
+    instances.attach(target.client, c, old.network, names)
+    c.start()
