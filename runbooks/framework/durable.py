@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.spec.model import Platform
-from runbooks.framework.record import edit_record, now_iso, records, runs_dir, write_json
+from runbooks.framework.record import edit_record, now_iso, runs_dir, write_json
 
 __all__ = [
     "KINDS",
@@ -128,9 +128,30 @@ def _process_gone(record: dict[str, Any]) -> bool:
     return not runner_alive and not (guard_pid and pid_alive(int(guard_pid)))
 
 
+def guarded_runs(stack: str | None = None) -> list[dict[str, Any]]:
+    """Records of the runs that still have guard files (in progress, or left with undos): the
+    index that spares a scan of every record under runs/ (a failover record holds every sample)."""
+    out = []
+    for snap in sorted(guard_dir().glob("*.platform.json")):
+        path = runs_dir() / f"{snap.name.removesuffix('.platform.json')}.json"
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        if stack is None or data.get("stack") == stack:
+            out.append(data)
+    return out
+
+
 def stranded_runs(stack: str | None = None) -> list[dict[str, Any]]:
     """Runs with undos outstanding whose runner and guard are both gone (what `recover` handles)."""
-    return [r for r in records(stack=stack) if outstanding(r) and _process_gone(r)]
+    return [r for r in guarded_runs(stack) if outstanding(r) and _process_gone(r)]
+
+
+def forget(run_id: str) -> None:
+    """Remove a finished run's guard files once nothing is outstanding (it leaves the index)."""
+    for suffix in (".platform.json", ".heartbeat", ".abort"):
+        (guard_dir() / f"{run_id}{suffix}").unlink(missing_ok=True)
 
 
 def execute_entry(platform: Platform, entry: dict[str, Any]) -> None:
@@ -184,4 +205,4 @@ def abort_reason(run_id: str) -> str | None:
         return None
 
 
-__all__ += ["abort_reason", "finish_stranded", "request_abort"]
+__all__ += ["abort_reason", "finish_stranded", "forget", "guarded_runs", "request_abort"]

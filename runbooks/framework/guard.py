@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from runbooks.framework.durable import (
     abort_reason,
     finish_stranded,
+    forget,
     guard_dir,
     heartbeat_path,
     load_platform_snapshot,
@@ -141,6 +142,7 @@ def _take_over(path: Path, data: dict[str, Any], why: str) -> int:
     where = f" during step {step!r}" if step else ""
     if ok:
         finish_stranded(path, "rolled-back", 1, f"{why}{where}; the guard ran its undos")
+        forget(data["id"])
     else:
         finish_stranded(path, "rollback-failed", 2, f"{why}{where}; an undo failed: run `invoke runbook.recover`")
     return 0 if ok else 2

@@ -20,6 +20,8 @@ from infra.errors import ExitCode
 from runbooks.framework.display import Display
 from runbooks.framework.durable import (
     finish_stranded,
+    forget,
+    guarded_runs,
     load_platform_snapshot,
     outstanding,
     pid_alive,
@@ -29,14 +31,14 @@ from runbooks.framework.durable import (
 )
 from runbooks.framework.errors import BadInput
 from runbooks.framework.lock import StackLock
-from runbooks.framework.record import records, runs_dir
+from runbooks.framework.record import runs_dir
 
 __all__ = ["abort", "recover"]
 
 
 def _check_stack(stack: str | None) -> None:
     """A stack with a stack file or with runs recorded (a test stack); else one line naming it."""
-    if stack is not None and not records(stack=stack):
+    if stack is not None and not guarded_runs(stack):
         from infra.spec.stackconfig import load_platform
 
         load_platform(stack)
@@ -82,6 +84,7 @@ def _recover_stack(stack: str, runs: list[dict[str, Any]], display: Display, rep
             ok = run_outstanding(path, platform, "recover", display.info)
             if ok:
                 finish_stranded(path, "rolled-back", 1, "runner and guard gone; undone by runbook.recover")
+                forget(r["id"])
                 report["recovered"].append(r["id"])
             else:
                 finish_stranded(path, "rollback-failed", 2, "runbook.recover: an undo failed (see pending_undos)")
@@ -94,7 +97,7 @@ def _recover_stack(stack: str, runs: list[dict[str, Any]], display: Display, rep
 def abort(stack: str, reason: str, wait_s: float, display: Display) -> tuple[int, dict[str, Any]]:
     """Ask every live run on `stack` to halt and roll back; wait up to `wait_s` for them to finish."""
     _check_stack(stack)
-    live = [r for r in records(stack=stack) if r.get("status") == "running" and pid_alive(int(r.get("pid", 0)))]
+    live = [r for r in guarded_runs(stack) if r.get("status") == "running" and pid_alive(int(r.get("pid", 0)))]
     report: dict[str, Any] = {"aborted": [r["id"] for r in live], "finished": {}}
     if not live:
         display.info(f"no run in progress on stack {stack!r}")

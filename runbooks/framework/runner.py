@@ -374,6 +374,10 @@ def _guarded(run: Run, lock: StackLock | None) -> Iterator[None]:
         beat.stop()
         if old is not None:
             signal.signal(HALT_SIGNAL, old)
+        from runbooks.framework.durable import forget, outstanding
+
+        if not outstanding(run.record.to_dict()):
+            forget(run.record.id)
 
 
 def _execute_steps(run: Run) -> RunRecord:
