@@ -90,6 +90,7 @@ def test_signal_rolls_back_even_with_the_terminal_gone(tmp_path, runs_dir, stack
     assert record["pending_undos"][0]["status"] == "done" and record["pending_undos"][0]["by"] == "runner"
     log = Path(record["measurements"]["log"]).read_text()
     assert "rollback: restore inference-chat" in log
+    assert not list((runs_dir / ".guard").glob("*.platform.json")), "a finished run stays in the guard index"
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -127,6 +128,12 @@ def test_runner_and_guard_killed_recover_restores_once_and_blocks_new_runs(tmp_p
     )
     assert again.returncode == 1 and "run `invoke runbook.recover --stack" in " ".join(again.stderr.split())
     assert target_for(stack).state(SERVICE).status == "paused"  # the refused run did nothing
+
+    listed = _invoke(runs_dir, "runbook.recover", "--dry-run")
+    assert listed.returncode == 0 and "restore inference-chat [unpause" in listed.stderr
+    unconfirmed = _invoke(runs_dir, "runbook.recover")
+    assert unconfirmed.returncode == 1 and "--yes" in unconfirmed.stderr
+    assert target_for(stack).state(SERVICE).status == "paused"  # listing and refusing change nothing
 
     first = _invoke(runs_dir, "runbook.recover", "--yes", "--json")
     assert first.returncode == 0, first.stderr
