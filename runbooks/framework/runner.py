@@ -323,6 +323,8 @@ def execute(
         display.error(msg)
         return _finish(record, "refused", ExitCode.FAILED, msg)
     lock = StackLock(options.stack, runbook.name) if runbook.exclusive else None
+    if lock is None:
+        _warn_if_stranded(options.stack, display)
     try:
         if lock:
             lock.acquire()
@@ -352,6 +354,14 @@ def _refuse_if_stranded(stack: str) -> None:
             f"run {r['id']} ({r['runbook']}, pid {r['pid']}) died with undos pending ({names}): "
             f"run `invoke runbook.recover --stack {stack}` first"
         )
+
+
+def _warn_if_stranded(stack: str, display: Display) -> None:
+    """A read-only runbook still runs, but says that something was left undone."""
+    try:
+        _refuse_if_stranded(stack)
+    except BadInput as err:
+        display.info(f"[yellow]warning: {err}[/]")
 
 
 @contextmanager
