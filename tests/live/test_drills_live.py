@@ -95,7 +95,9 @@ def _nothing_left_broken(platform: Platform) -> None:
 
 @pytest.fixture
 def whole(platform: Platform) -> Iterator[Platform]:
-    """Every container running, unpaused and healthy before and after; the gateway on the primary."""
+    """Every container running, unpaused and healthy before and after; the gateway on the primary
+    (a previous test's fault can leave a backend in the gateway's cooldown for a few seconds)."""
+    _until("gateway on the primary before the test", lambda: _routed_to_primary(platform), 60, poll_s=1)
     yield platform
     target = target_for(platform)
     for svc in platform.enabled():
@@ -198,7 +200,8 @@ def test_secondary_broken_too_the_drill_halts_and_restores(runs: Path, whole: Pl
     proc = subprocess.Popen([INVOKE, *args, "--hold", "40"], cwd=ROOT, env=_env(runs))
     target = target_for(whole)
     try:
-        _until("primary stopped", lambda: target.state(PRIMARY).status == "exited", 120, 0.05)
+        _until("primary stopped", lambda: _faulted_or_ended(proc, target), 120, 0.05)
+        assert proc.poll() is None, f"the drill ended before its fault: {_records(runs, 'failover-test')[-1]['error']}"
         _until("secondary carries", lambda: "time_to_secondary_s" in _measurements(runs), 60)
         target.pause(SECONDARY)
         paused_at = time.time()
@@ -215,6 +218,10 @@ def test_secondary_broken_too_the_drill_halts_and_restores(runs: Path, whole: Pl
     assert _serving(whole, PRIMARY)
     _until("secondary serving", lambda: _serving(whole, SECONDARY), 60)
     _nothing_left_broken(whole)
+
+
+def _faulted_or_ended(proc: subprocess.Popen, target: Any) -> bool:
+    return proc.poll() is not None or target.state(PRIMARY).status == "exited"
 
 
 def _measurements(runs: Path) -> dict[str, Any]:
@@ -248,7 +255,8 @@ def test_drill_silences_its_own_alerts_only(runs: Path, whole: Platform) -> None
     target = target_for(whole)
     suppressed = False
     try:
-        _until("primary stopped", lambda: target.state(PRIMARY).status == "exited", 120, 0.05)
+        _until("primary stopped", lambda: _faulted_or_ended(proc, target), 120, 0.05)
+        assert proc.poll() is None, f"the drill ended before its fault: {_records(runs, 'failover-test')[-1]['error']}"
         target.stop(OTHER, timeout_s=5)
 
         def other_delivered() -> bool:
