@@ -161,7 +161,7 @@ class HaltMonitor:
             return Breach(
                 f"{self.secondary.name} health probes failed in a row",
                 self._failures,
-                f"< {self.limits.secondary_failures}",
+                f"halts at {self.limits.secondary_failures}",
             )
         return None
 
