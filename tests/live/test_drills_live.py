@@ -49,7 +49,8 @@ def _invoke(runs: Path, *args: str, timeout: float = 300) -> subprocess.Complete
 
 
 def _records(runs: Path, runbook: str) -> list[dict[str, Any]]:
-    out = [json.loads(p.read_text()) for p in sorted(runs.glob("*.json"))]
+    # not `.tmp-*.json`: a record being rewritten (temp file + rename) is half written
+    out = [json.loads(p.read_text()) for p in sorted(runs.glob("[0-9]*.json"))]
     return [r for r in out if r["runbook"] == runbook]
 
 
