@@ -28,7 +28,11 @@ def launch(module: str, options: Options) -> int:
     runbook = importlib.import_module(f"runbooks.{module}").build(platform, options)
     record = execute(runbook, options, platform)
     if options.json:
-        sys.stdout.write(json.dumps(record.to_dict(), indent=2, default=str) + "\n")
+        try:
+            sys.stdout.write(json.dumps(record.to_dict(), indent=2, default=str) + "\n")
+            sys.stdout.flush()
+        except OSError:  # the terminal went away (SIGHUP): the record under runs/ has it all
+            pass
     if record.exit_code:
         raise Exit(code=record.exit_code)
     return 0

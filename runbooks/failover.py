@@ -19,6 +19,7 @@ import httpx
 
 from infra.render.gateway import backend_of
 from infra.spec.model import Platform, Role
+from runbooks.drill import HaltMonitor, scoped_silence, silence_plan
 from runbooks.framework import BadInput, Options, Run, Runbook, RunbookError, Step
 from runbooks.load import LoadGenerator, Sample, samples_as_dicts, summarize
 from runbooks.probes import gateway_headers, probe_once, wait_healthy
@@ -35,6 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "max_failed": 0,
     "margin": 10.0,
     "max_tokens": 8,
+    "hold": 0.0,
 }
 
 
@@ -57,9 +59,9 @@ def settings(platform: Platform, options: Options) -> dict[str, Any]:
         raise BadInput(f"gateway route {s['group']!r} has no secondary backend to fail over to")
     if s["mode"] not in MODES:
         raise BadInput(f"--mode {s['mode']!r}: choose one of {', '.join(MODES)}")
-    for key in ("rate", "duration", "fault_after", "margin", "max_failed", "max_tokens"):
+    for key in ("rate", "duration", "fault_after", "margin", "max_failed", "max_tokens", "hold"):
         try:
-            s[key] = float(s[key]) if key in ("rate", "duration", "fault_after", "margin") else int(s[key])
+            s[key] = float(s[key]) if key in ("rate", "duration", "fault_after", "margin", "hold") else int(s[key])
         except (TypeError, ValueError):
             raise BadInput(f"--{key.replace('_', '-')} must be a number, got {s[key]!r}") from None
     if s["rate"] <= 0:
@@ -70,8 +72,21 @@ def settings(platform: Platform, options: Options) -> dict[str, Any]:
         raise BadInput(f"--fault-after must be >= 0 and below --duration ({s['duration']:g}), got {s['fault_after']:g}")
     if s["max_failed"] < 0 or s["margin"] < 0 or s["max_tokens"] < 1:
         raise BadInput("--max-failed and --margin must be >= 0 and --max-tokens >= 1")
+    if s["hold"] < 0:
+        raise BadInput(f"--hold must be >= 0 seconds, got {s['hold']:g}")
     s["primary"], s["secondary"] = routes[s["group"]][0], routes[s["group"]][1]
+    s["deadline_s"] = drill_deadline(platform, s)
     return s
+
+
+def drill_deadline(platform: Platform, s: dict[str, Any]) -> float:
+    """Seconds from the fault by which the primary must be back whatever happens: the guard runs
+    the undo then, and the drill's silence ends then (the load, the hold, the gateway's return
+    to the primary, the primary's own start-up, a minute of margin)."""
+    gw = platform.gateway
+    ready = platform.service(s["primary"]).health.ready_within_s
+    back = gw.cooldown_time_s + gw.health_check_interval_s + s["margin"]
+    return round(s["duration"] + s["hold"] + back + ready + platform.tuning.LLM_REQUEST_TIMEOUT + 60, 1)
 
 
 def _served_by(platform: Platform) -> Any:
@@ -213,9 +228,24 @@ def _undo_fault(run: Run) -> None:
     _routed_back(run)
 
 
+def _silence(run: Run) -> dict[str, Any]:
+    s = run.state["settings"]
+    return {"silences": scoped_silence(run, [s["primary"]], s["deadline_s"])}
+
+
 def _fault(run: Run) -> dict[str, Any]:
     s, target, gen = run.state["settings"], _target(run), run.state["load"]
-    run.on_rollback(f"restore {s['primary']}, wait for its health and for traffic on it", lambda: _undo_fault(run))
+    undo = {"kill": "start", "stop": "start", "pause": "unpause"}[s["mode"]]
+    run.state["fault_undo"] = run.on_rollback(
+        f"restore {s['primary']}, wait for its health and for traffic on it",
+        lambda: _undo_fault(run),
+        durable=(undo, {"services": [s["primary"]]}),
+        deadline_s=s["deadline_s"],
+    )
+    monitor = HaltMonitor(run, gen, s["secondary"])
+    run.state["monitor"] = monitor
+    monitor.start()
+    run.cleanup("stop the halt probes", monitor.stop)
     run.state["fault_at"] = gen.now()
     {"kill": lambda p: target.kill(p), "stop": lambda p: target.stop(p), "pause": lambda p: target.pause(p)}[s["mode"]](
         s["primary"]
@@ -254,12 +284,15 @@ def _secondary_carries(run: Run) -> dict[str, Any]:
     at = _wait_carried(run, s["secondary"], run.state["fault_at"], timeout, f"waiting for {s['secondary']}")
     took = round(at - run.state["fault_at"], 3)
     run.measure("time_to_secondary_s", took)
+    if s["hold"]:
+        _wait_load(run, run.state["fault_at"] + s["hold"], f"holding the fault {s['hold']:g} s")
     return {"secondary_from_s": took}
 
 
 def _restore_step(run: Run) -> dict[str, Any]:
     gen, t0 = run.state["load"], time.monotonic()
     _restore_primary(run)
+    run.state["fault_undo"].settle()  # the guard no longer needs to restore it
     run.state["restored_at"] = gen.now()
     took = round(time.monotonic() - t0, 3)
     run.measure("primary_healthy_after_s", took)
@@ -281,6 +314,7 @@ def _back_on_primary(run: Run) -> dict[str, Any]:
 def _finish_load(run: Run) -> dict[str, Any]:
     s, gen = run.state["settings"], run.state["load"]
     _wait_load(run, max(s["duration"], run.state["back_at"] + 3), "after")
+    run.state["monitor"].stop()
     gen.stop()
     return _report(run)
 
@@ -346,7 +380,7 @@ def _render(run: Run, report: dict[str, Any]) -> None:
             str(r["p99_ms"]),
             ", ".join(f"{k}: {v}" for k, v in r["by_backend"].items()),
         )
-    run.display.console.print(table)
+    run.display.print(table)
     m = run.record.measurements
     first = report.get("first_after_fault") or {}
     run.log(
@@ -375,10 +409,19 @@ def build(platform: Platform, options: Options) -> Runbook:
             ),
             Step("start load", _start_load, summary=f"{s['rate']:g} req/s of {s['group']!r} through the gateway"),
             Step("baseline", _baseline, summary=f"{s['fault_after']:g} s of load before the fault; none may fail"),
+            Step("silence", _silence, summary=silence_plan(platform, [p])),
             Step(
-                f"{s['mode']} {p}", _fault, destructive=True, summary=f"docker {s['mode']} {p} (rollback: restore it)"
+                f"{s['mode']} {p}",
+                _fault,
+                destructive=True,
+                summary=f"docker {s['mode']} {p} (rollback: restore it; the guard does by {s['deadline_s']:g} s); "
+                f"halt probes every {platform.drills.probe_interval_s:g} s",
             ),
-            Step(f"{sec} carries traffic", _secondary_carries, summary=f"{CONSECUTIVE} answers in a row from {sec}"),
+            Step(
+                f"{sec} carries traffic",
+                _secondary_carries,
+                summary=f"{CONSECUTIVE} answers in a row from {sec}" + (f"; hold {s['hold']:g} s" if s["hold"] else ""),
+            ),
             Step(f"restore {p}", _restore_step, summary=f"start/unpause {p}; wait for its health check"),
             Step(
                 f"back on {p}",

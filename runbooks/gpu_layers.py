@@ -109,7 +109,7 @@ def build(platform: Platform, options: Options) -> Runbook:
     def diagnose(run: Run) -> dict[str, Any]:
         for reason in found.reasons:
             run.log(f"detect: {escape(reason)}")
-        run.display.console.print(plan_table(plan))
+        run.display.print(plan_table(plan))
         for note in plan.notes:
             run.log(f"[dim]{escape(note)}[/]")
         if change is None:
@@ -146,7 +146,6 @@ def _recreate_steps(change: Any) -> tuple[Step, ...]:
         target = DockerTarget(change.old)
         old = target.container(name)
         placer = Placer(target.client, dict(old.attrs))
-        instances.remove(old)
 
         def back() -> None:
             import contextlib
@@ -159,7 +158,10 @@ def _recreate_steps(change: Any) -> tuple[Step, ...]:
             instances.attach(target.client, c, change.old.network, names)
             c.start()
 
-        run.on_rollback(f"recreate {name} with the old settings", back)
+        # Registered before the old container goes (write-ahead): the guard recreates it if we die.
+        undo = {"service": name, "attrs": dict(old.attrs), "platform": change.old.model_dump(mode="json")}
+        run.on_rollback(f"recreate {name} with the old settings", back, durable=("recreate", undo))
+        instances.remove(old)
         new, names = placer.create(change.new, name)
         instances.attach(target.client, new, change.new.network, names)
         new.start()

@@ -17,6 +17,7 @@ import httpx
 
 from infra.cli.guard import number
 from infra.spec.model import Platform
+from runbooks.drill import scoped_silence, silence_plan
 from runbooks.framework import BadInput, Options, Run, Runbook, RunbookError, Step
 from runbooks.probes import probe_once, wait_healthy
 from runbooks.targets import Target, TargetError, target_for
@@ -81,9 +82,23 @@ def _preflight(run: Run) -> dict[str, Any]:
     return {"scope": names, "dependencies_checked": outside}
 
 
+def deadline_for(platform: Platform, names: list[str], options: Options) -> float:
+    """Seconds after the stop by which everything must run again (the guard starts it then; the
+    silence ends then): each stop, each service's health wait in a row, and a minute."""
+    stops = sum(platform.service(n).health.timeout_s * 2 for n in names)
+    return round(stops + sum(timeout_for(platform, n, options) for n in names) + 60, 1)
+
+
 def _stop(run: Run) -> dict[str, Any]:
     platform, names, target = run.platform, run.state["scope"], _target(run)
-    run.on_rollback(f"start {', '.join(names)} and wait for health", lambda: _ensure_running(run))
+    deadline = deadline_for(platform, names, run.options)
+    scoped_silence(run, names, deadline)
+    run.state["stop_undo"] = run.on_rollback(
+        f"start {', '.join(names)} and wait for health",
+        lambda: _ensure_running(run),
+        durable=("start", {"services": names}),
+        deadline_s=deadline,
+    )
     stopped: dict[str, float] = {}
     for name in reversed(names):  # dependents first
         run.progress.update(f"stopping {name}")
@@ -130,6 +145,7 @@ def _start(run: Run) -> dict[str, Any]:
     names, target = run.state["scope"], _target(run)
     t0 = time.monotonic()
     per_service = asyncio.run(_start_graph(run, names, target))
+    run.state["stop_undo"].settle()
     total = round(time.monotonic() - t0, 3)
     waits = {n: v["healthy_after_s"] for n, v in per_service.items()}
     cp = round(critical_path(run.platform, names, waits), 3)
@@ -184,7 +200,12 @@ def build(platform: Platform, options: Options) -> Runbook:
                 summary=f"engine answers; containers of {', '.join(names)} exist; "
                 "their dependencies outside the restart are healthy",
             ),
-            Step("stop", _stop, destructive=True, summary=f"stop {', '.join(reversed(names))} (dependents first)"),
+            Step(
+                "stop",
+                _stop,
+                destructive=True,
+                summary=f"stop {', '.join(reversed(names))} (dependents first; {silence_plan(platform, names)})",
+            ),
             Step("start", _start, summary="start each service once its dependencies are healthy; wait on its health"),
             Step("verify", _verify, probe=True, summary="health sweep of the restarted services"),
         ),

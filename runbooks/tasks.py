@@ -73,6 +73,7 @@ def restart(
         "max-failed": "failed requests tolerated before the test fails (default 0)",
         "margin": "seconds beyond cooldown + health interval for traffic to return (default 10)",
         "max-tokens": "max_tokens of each test completion (default 8)",
+        "hold": "seconds to keep the primary faulted once the secondary carries (a soak; default 0)",
     },
 )
 def failover_test(
@@ -90,6 +91,7 @@ def failover_test(
     max_failed: int = 0,
     margin: float = 10.0,
     max_tokens: int = 8,
+    hold: float = 0.0,
 ) -> None:
     """Fault a gateway primary under load; measure failover, latency and the return to the primary."""
     from runbooks.cli import launch, options
@@ -110,6 +112,7 @@ def failover_test(
             max_failed=max_failed,
             margin=margin,
             max_tokens=max_tokens,
+            hold=hold,
         ),
     )
 
@@ -143,3 +146,55 @@ __all__ += ["weekly_check"]
 from runbooks.eks.tasks import gpu_oom, karpenter_diagnose, model_loading, network  # noqa: E402
 
 __all__ += ["gpu_oom", "karpenter_diagnose", "model_loading", "network"]
+
+
+@task(
+    help={
+        "stack": "only runs on this stack (default: every stack)",
+        "yes": "run the undos shown (without it: list them and refuse)",
+        "dry-run": "list the stranded runs and their undos, change nothing",
+        "json": "print the report as JSON on stdout",
+    }
+)
+def recover(c: Context, stack: str | None = None, yes: bool = False, dry_run: bool = False, json: bool = False) -> None:
+    """Finish the rollback of runs whose runner and guard died (a host reboot): run their pending undos."""
+    from runbooks.framework.display import Display
+    from runbooks.framework.recover import recover as do_recover
+
+    code, report = do_recover(stack, yes, dry_run, Display(quiet=json))
+    _exit(code, report, json)
+
+
+@task(
+    help={
+        "stack": "stack name (default: local)",
+        "reason": "why (kept in the run record)",
+        "wait": "seconds to wait for the runs to finish rolling back (default 300)",
+        "json": "print the report as JSON on stdout",
+    }
+)
+def abort(c: Context, stack: str = "local", reason: str = "", wait: float = 300.0, json: bool = False) -> None:
+    """Kill switch: every run in progress on the stack halts and rolls back within one probe interval."""
+    from infra.errors import BadInput
+    from runbooks.framework.display import Display
+    from runbooks.framework.recover import abort as do_abort
+
+    if wait < 0:
+        raise BadInput(f"--wait must be >= 0 seconds, got {wait:g}")
+    code, report = do_abort(stack, reason, wait, Display(quiet=json))
+    _exit(code, report, json)
+
+
+def _exit(code: int, report: dict, as_json: bool) -> None:
+    import json as jsonlib
+    import sys
+
+    from invoke.exceptions import Exit
+
+    if as_json:
+        sys.stdout.write(jsonlib.dumps(report, indent=2) + "\n")
+    if code:
+        raise Exit(code=code)
+
+
+__all__ += ["abort", "recover"]

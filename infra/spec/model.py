@@ -15,6 +15,7 @@ from infra.spec.alerting import Alerting
 from infra.spec.backup import Backup
 from infra.spec.base import Strict
 from infra.spec.daily_check import DailyCheck
+from infra.spec.drills import Drills
 from infra.spec.eks import Eks
 from infra.spec.errors import UnknownService
 from infra.spec.gpu import GpuLayers
@@ -215,6 +216,7 @@ class Platform(Strict):
     daily_check: DailyCheck = Field(default_factory=DailyCheck)
     watch: Watch = Field(default_factory=Watch)
     weekly_check: WeeklyCheck = Field(default_factory=WeeklyCheck)
+    drills: Drills = Field(default_factory=Drills)
     services: dict[str, Service]
 
     def enabled(self) -> list[Service]:

@@ -22,6 +22,7 @@ from infra.spec.backup import Backup
 from infra.spec.daily_check import SECRET_KEYS as DAILY_CHECK_SECRETS
 from infra.spec.daily_check import DailyCheck
 from infra.spec.defaults import DEFAULT_IMAGES, GPU_LAYER_KNOBS, default_services
+from infra.spec.drills import Drills
 from infra.spec.eks import SECRET_KEYS as EKS_SECRETS
 from infra.spec.eks import Eks, eks_problems
 from infra.spec.errors import ConfigError, Problem
@@ -69,6 +70,7 @@ SECTIONS: dict[str, tuple[str, type[BaseModel]]] = {
     "dailyCheck": ("daily_check", DailyCheck),
     "weeklyCheck": ("weekly_check", WeeklyCheck),
     "watch": ("watch", Watch),
+    "drills": ("drills", Drills),
 }
 SECTION_KEYS = ("images", "tuning", "gateway", "services", *SECTIONS)
 # Secrets are read by the programs through Pulumi config, never into the spec.

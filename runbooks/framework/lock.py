@@ -1,6 +1,8 @@
 """One mutating runbook per stack at a time: an flock on `runs/.locks/<stack>.lock`.
 
-The kernel drops the lock when the process dies, so a killed run never leaves a stale lock.
+The kernel drops the lock when the last process holding it dies, so a killed run never leaves a
+stale lock; a run's guard inherits the descriptor, so the stack stays locked while the guard may
+still be rolling back a dead runner's changes.
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ class StackLock:
         fh.write(json.dumps({"runbook": self.runbook, "pid": os.getpid()}))
         fh.flush()
         self._fh = fh
+
+    def fileno(self) -> int | None:
+        """The locked descriptor: a guard inherits it, so the stack stays locked while it lives."""
+        return self._fh.fileno() if self._fh is not None else None
 
     def release(self) -> None:
         if self._fh is not None:

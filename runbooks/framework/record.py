@@ -2,14 +2,21 @@
 
 It is rewritten atomically after every change, so it doubles as the state file of a run in
 progress (`status: running`, `phase`, `percent`): another process reads it with `latest()`.
+
+`pending_undos` is the write-ahead journal of a run's durable undos (runbooks/framework/durable.py):
+the runner, its guard and `runbook.recover` all write it, so every save happens under the run's
+flock and merges the entries on disk (an entry never goes back from done to pending).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,6 +66,8 @@ class RunRecord:
     rollbacks: list[StepRecord] = field(default_factory=list)
     measurements: dict[str, Any] = field(default_factory=dict)
     config_changes: list[dict[str, Any]] = field(default_factory=list)
+    pending_undos: list[dict[str, Any]] = field(default_factory=list)
+    guard: dict[str, Any] = field(default_factory=dict)
     path: Path | None = field(default=None, repr=False)
     _t0: float = field(default_factory=time.monotonic, repr=False)
 
@@ -77,15 +86,66 @@ class RunRecord:
         return time.monotonic() - self._t0
 
     def save(self) -> Path:
-        """Write atomically (temp file + rename): a reader never sees half a record."""
+        """Write atomically (temp file + rename) under the run's lock, merging what the guard or
+        `recover` wrote meanwhile (undo outcomes, guard events): a reader never sees half a record
+        and no writer loses another's update."""
         directory = runs_dir()
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / f"{self.id}.json"
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
-        with os.fdopen(fd, "w") as fh:
-            json.dump(self.to_dict(), fh, indent=2, default=str)
-        os.replace(tmp, self.path)
+        with record_lock(self.path):
+            try:
+                on_disk = json.loads(self.path.read_text())
+            except (OSError, json.JSONDecodeError):
+                on_disk = {}
+            self.pending_undos = merge_undos(self.pending_undos, on_disk.get("pending_undos") or [])
+            self.guard = {**(on_disk.get("guard") or {}), **self.guard}
+            write_json(self.path, self.to_dict())
         return self.path
+
+
+# How far an undo entry has got; a merge keeps the furthest, so no writer can undo another's progress.
+UNDO_RANK = {"pending": 0, "running": 1, "failed": 2, "done": 3, "discharged": 3, "not-needed": 3}
+
+
+def merge_undos(mine: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Entries by id, in registration order; for each, the copy that got furthest (ties: mine)."""
+    by_id = {u["id"]: u for u in theirs}
+    out = []
+    for u in mine:
+        other = by_id.pop(u["id"], None)
+        if other is not None and UNDO_RANK.get(other["status"], 0) > UNDO_RANK.get(u["status"], 0):
+            u.clear()
+            u.update(other)
+        out.append(u)
+    return out + list(by_id.values())
+
+
+def write_json(path: Path, data: Any) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh, indent=2, default=str)
+    os.replace(tmp, path)
+
+
+@contextmanager
+def record_lock(path: Path) -> Iterator[None]:
+    """An flock beside the record (`.<id>.lock`) held for one read-merge-write."""
+    lock = path.with_name(f".{path.stem}.lock")
+    with open(lock, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextmanager
+def edit_record(path: Path) -> Iterator[dict[str, Any]]:
+    """Read-modify-write of a record by another process than its runner (guard, recover)."""
+    with record_lock(path):
+        data = json.loads(path.read_text())
+        yield data
+        write_json(path, data)
 
 
 def records(runbook: str | None = None, stack: str | None = None) -> list[dict[str, Any]]:

@@ -4,8 +4,13 @@ Semantics (Chaos Toolkit's steady state → method → rollbacks, SSM Automation
 - `--dry-run` shows the plan, runs only the leading probe steps (they read, never change) and
   touches nothing else;
 - destructive steps need `--yes` (or an interactive "yes" after the plan is shown);
-- on a failed step, SIGINT or SIGTERM, the rollbacks registered so far run in reverse, with
-  further signals deferred so a second Ctrl-C cannot abandon the platform half restored;
+- on a failed step, SIGINT, SIGTERM or SIGHUP (the operator's SSH session dropped), a halt
+  condition or `runbook.abort`, the rollbacks registered so far run in reverse, with further
+  signals deferred so a second Ctrl-C cannot abandon the platform half restored;
+- a durable undo (`on_rollback(..., durable=(kind, data))`) is written to the record before the
+  step acts, and a guard process outside the runner's session runs it if the runner dies
+  (SIGKILL, OOM, reboot of the jump host) or its deadline passes; `runbook.recover` runs what
+  is left when the guard is gone too, and exclusive runbooks refuse to start until it has;
 - exit codes are the project's (infra.errors.ExitCode): 0 worked, 1 failed and rolled back,
   2 a rollback failed (a human must look), 3 something needed is missing or unreachable.
 """
@@ -30,19 +35,34 @@ from runbooks.framework.lock import StackLock
 from runbooks.framework.record import RunRecord, StepRecord, now_iso
 from runbooks.framework.step import Options, Runbook, Step
 
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+HALT_SIGNAL = signal.SIGUSR1  # sent by the runner's own threads (kill switch, halt conditions)
+
 
 @dataclass
 class Undo:
-    """A registered rollback (runs on failure) or cleanup (`always`: runs at the end in any case)."""
+    """A registered rollback (runs on failure) or cleanup (`always`: runs at the end in any case).
+
+    `entry` is its durable form in the record's `pending_undos` (None for in-process only)."""
 
     name: str
     fn: Callable[[], Any]
     always: bool = False
     active: bool = True
+    entry: dict[str, Any] | None = None
+    record: RunRecord | None = None
 
     def discharge(self) -> None:
-        """The step that made this undo necessary has itself been undone: skip it."""
+        """The step that made this undo necessary has itself been undone: skip it (and tell the guard)."""
         self.active = False
+        self.settle()
+
+    def settle(self) -> None:
+        """What the durable undo restores is back (a later step restored it): the guard and recover
+        need not run it; the in-process rollback stays (it may do more, e.g. wait for traffic)."""
+        if self.entry is not None and self.entry["status"] == "pending" and self.record is not None:
+            self.entry.update(status="discharged", by="runner", finished=now_iso())
+            self.record.save()
 
 
 class Run:
@@ -60,18 +80,51 @@ class Run:
         self.undos: list[Undo] = []
         self.progress = StepProgress(None, None, "")
         self._step: StepRecord | None = None
+        self.halt_reason: str | None = None
+        self._main_ident = threading.main_thread().ident
 
-    def on_rollback(self, name: str, fn: Callable[[], Any]) -> Undo:
-        """Register how to undo what the current step just did; runs only if the run fails."""
-        undo = Undo(name, fn)
+    def on_rollback(
+        self,
+        name: str,
+        fn: Callable[[], Any],
+        durable: tuple[str, dict[str, Any]] | None = None,
+        deadline_s: float | None = None,
+    ) -> Undo:
+        """Register how to undo what the current step is about to do; runs only if the run fails.
+
+        With `durable=(kind, data)` the undo is saved in the record before this returns (call it
+        before acting): the guard runs it if the runner dies or `deadline_s` passes."""
+        return self._register(Undo(name, fn), durable, deadline_s)
+
+    def cleanup(
+        self,
+        name: str,
+        fn: Callable[[], Any],
+        durable: tuple[str, dict[str, Any]] | None = None,
+        deadline_s: float | None = None,
+    ) -> Undo:
+        """Register something to run at the end whatever happens (stop a load generator, expire a silence)."""
+        return self._register(Undo(name, fn, always=True), durable, deadline_s)
+
+    def _register(self, undo: Undo, durable: tuple[str, dict[str, Any]] | None, deadline_s: float | None) -> Undo:
+        if durable is not None:
+            from runbooks.framework.durable import new_entry
+
+            undo.entry = new_entry(undo.name, durable[0], durable[1], deadline_s, undo.always)
+            undo.record = self.record
+            self.record.pending_undos.append(undo.entry)
+            self.record.save()  # write-ahead: on disk before the step acts
         self.undos.append(undo)
         return undo
 
-    def cleanup(self, name: str, fn: Callable[[], Any]) -> Undo:
-        """Register something to run at the end whatever happens (stop a load generator)."""
-        undo = Undo(name, fn, always=True)
-        self.undos.append(undo)
-        return undo
+    def halt(self, reason: str) -> None:
+        """Stop the method and roll back (from any thread): a halt condition or the kill switch."""
+        if self.halt_reason is not None:
+            return
+        self.halt_reason = reason
+        self.record.measurements.setdefault("halt", {}).update(reason=reason, at=now_iso(), at_epoch=time.time())
+        if self._main_ident is not None and signal.getsignal(HALT_SIGNAL) is not signal.SIG_DFL:
+            signal.pthread_kill(self._main_ident, HALT_SIGNAL)
 
     def measure(self, key: str, value: Any) -> None:
         self.record.measurements[key] = value
@@ -101,16 +154,20 @@ def _can_handle_signals() -> bool:
 
 
 @contextmanager
-def _signals_raise() -> Iterator[None]:
-    """SIGINT and SIGTERM raise Interrupted in the main thread, wherever a step is."""
+def _signals_raise(run: Run) -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP (and a halt) raise Interrupted in the main thread, wherever a step is."""
     if not _can_handle_signals():
         yield
         return
 
     def handler(signum: int, _frame: object) -> None:
+        if signum == HALT_SIGNAL:
+            raise Interrupted(f"halt: {run.halt_reason}")
+        if signum == signal.SIGHUP:
+            run.display.terminal_gone()
         raise Interrupted(signal.Signals(signum).name)
 
-    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    old = {s: signal.signal(s, handler) for s in (*SIGNALS, HALT_SIGNAL)}
     try:
         yield
     finally:
@@ -127,10 +184,14 @@ def _signals_deferred(run: Run) -> Iterator[None]:
 
     def handler(signum: int, _frame: object) -> None:
         name = signal.Signals(signum).name
+        if signum == HALT_SIGNAL:
+            return  # a halt during rollback: already rolling back
+        if signum == signal.SIGHUP:
+            run.display.terminal_gone()
         run.record.measurements.setdefault("signals_during_rollback", []).append(name)
         run.display.info(f"[yellow]{name} ignored: rollback in progress (SIGKILL would abandon it)[/]")
 
-    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    old = {s: signal.signal(s, handler) for s in (*SIGNALS, HALT_SIGNAL)}
     try:
         yield
     finally:
@@ -173,9 +234,11 @@ def _unwind(run: Run, failed: bool) -> bool:
     with _signals_deferred(run):
         for undo in reversed(run.undos):
             if not undo.active or (not failed and not undo.always):
+                _journal(undo, "not-needed")
                 continue
             rec = StepRecord(undo.name, "cleanup" if undo.always else "rollback", status="running", started=now_iso())
             run.record.rollbacks.append(rec)
+            _journal(undo, "running")
             run.record.save()
             t0 = time.monotonic()
             try:
@@ -185,10 +248,23 @@ def _unwind(run: Run, failed: bool) -> bool:
             except Exception as err:
                 rec.status, rec.error = "failed", f"{type(err).__name__}: {err}"
                 all_ok = False
+            _journal(undo, "done" if rec.status == "ok" else "failed", rec.error)
             rec.duration_s = round(time.monotonic() - t0, 3)
             run.display.result(rec)
             run.record.save()
     return all_ok
+
+
+def _journal(undo: Undo, status: str, error: str | None = None) -> None:
+    """Mark an undo's durable entry (saved with the record's next save). A merge keeps the
+    furthest state, so an entry the guard already did stays done."""
+    if undo.entry is None or undo.entry["status"] in ("done", "discharged", "not-needed"):
+        return
+    if status == "not-needed" and undo.entry["status"] != "pending":
+        return
+    undo.entry.update(status=status, by="runner", error=error)
+    if status != "running":
+        undo.entry["finished"] = now_iso()
 
 
 def _confirmed(runbook: Runbook, options: Options, display: Display, confirm: Callable[[str], bool] | None) -> bool:
@@ -247,23 +323,77 @@ def execute(
         display.error(msg)
         return _finish(record, "refused", ExitCode.FAILED, msg)
     lock = StackLock(options.stack, runbook.name) if runbook.exclusive else None
+    if lock is None:
+        _warn_if_stranded(options.stack, display)
     try:
         if lock:
             lock.acquire()
+            _refuse_if_stranded(options.stack)
     except BadInput as err:
+        if lock:
+            lock.release()
         display.error(str(err))
         return _finish(record, "refused", ExitCode.FAILED, str(err))
     try:
-        return _execute_steps(run)
+        with _guarded(run, lock):
+            return _execute_steps(run)
     finally:
         if lock:
             lock.release()
 
 
+def _refuse_if_stranded(stack: str) -> None:
+    """A run on this stack died with undos pending and no guard: nothing may act until it is recovered."""
+    from runbooks.framework.durable import outstanding, stranded_runs
+
+    stranded = stranded_runs(stack)
+    if stranded:
+        r = stranded[0]
+        names = "; ".join(u["name"] for u in outstanding(r))
+        raise BadInput(
+            f"run {r['id']} ({r['runbook']}, pid {r['pid']}) died with undos pending ({names}): "
+            f"run `invoke runbook.recover --stack {stack}` first"
+        )
+
+
+def _warn_if_stranded(stack: str, display: Display) -> None:
+    """A read-only runbook still runs, but says that something was left undone."""
+    try:
+        _refuse_if_stranded(stack)
+    except BadInput as err:
+        display.info(f"[yellow]warning: {err}[/]")
+
+
+@contextmanager
+def _guarded(run: Run, lock: StackLock | None) -> Iterator[None]:
+    """A heartbeat (and kill-switch watcher) thread in the runner, and a guard process outside it,
+    for runbooks that change something."""
+    if not run.runbook.destructive_steps or run.platform is None:
+        yield
+        return
+    from runbooks.framework.guard import Heartbeat, spawn_guard
+
+    run.display.attach_log(run.record)
+    old = signal.signal(HALT_SIGNAL, signal.SIG_IGN) if _can_handle_signals() else None
+    beat = Heartbeat(run)
+    beat.start()
+    spawn_guard(run, lock)
+    try:
+        yield
+    finally:
+        beat.stop()
+        if old is not None:
+            signal.signal(HALT_SIGNAL, old)
+        from runbooks.framework.durable import forget, outstanding
+
+        if not outstanding(run.record.to_dict()):
+            forget(run.record.id)
+
+
 def _execute_steps(run: Run) -> RunRecord:
     record = run.record
     failure: BaseException | None = None
-    with _signals_raise():
+    with _signals_raise(run):
         try:
             for step, rec in zip(run.runbook.steps, record.steps, strict=True):
                 failure = _run_step(run, step, rec)

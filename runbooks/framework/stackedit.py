@@ -127,7 +127,11 @@ class StackConfigEdit:
                 }
             )
             run.record.save()
-            run.on_rollback(f"restore {self.path.name}", self.restore)
+            run.on_rollback(
+                f"restore {self.path.name}",
+                self.restore,
+                durable=("restore-file", {"path": str(self.path), "content": self.original}),
+            )
         return platform
 
     def restore(self) -> None:

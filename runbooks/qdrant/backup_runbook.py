@@ -51,7 +51,7 @@ def _backup(run: Run) -> dict[str, Any]:
     for r in results:
         mark = "[green]ok[/]" if r.ok else f"[red]failed[/]: {r.error}"
         table.add_row(r.collection, mark, str(r.points_count), str(r.size), r.snapshot, f"{r.seconds:.2f}")
-    run.display.console.print(table)
+    run.display.print(table)
     run.measure("collections", [r.as_dict() for r in results])
     failed = [r for r in results if not r.ok]
     if failed:

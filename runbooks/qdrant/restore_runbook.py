@@ -96,7 +96,13 @@ def build(platform: Platform, options: Options, target: Target | None = None) ->
         from runbooks.targets import TargetError
 
         # Registered first: Ctrl-C in the middle of a hold (scaled to 0, pods still going) releases too.
-        undo = run.on_rollback(f"release {WRITER}", lambda: writers(run).release(WRITER))
+        # Durable: if the runner dies while the writer is held, its guard (or runbook.recover) releases it.
+        undo = run.on_rollback(
+            f"release {WRITER}",
+            lambda: writers(run).release(WRITER),
+            durable=("release", {"service": WRITER}),
+            deadline_s=cfg.green_timeout_s * 3 + 300,
+        )
         try:
             writers(run).hold(WRITER)
         except TargetError as err:

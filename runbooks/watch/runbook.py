@@ -104,7 +104,7 @@ def _show(run: Run) -> dict[str, Any]:
         table.add_row(
             e.key, str(e.fails), str(e.oks), str(e.alerted), str(e.flapping), e.muted_by or "", escape(e.summary)
         )
-    run.display.console.print(table)
+    run.display.print(table)
     for name, b in state.baselines.items():
         run.log(f"baseline {name}: {b.ms:.1f} ms after {b.samples} samples (last {b.last_ms} ms)")
     for d in state.outbox:
