@@ -157,6 +157,9 @@ def main(record_path: str) -> int:
     path = Path(record_path)
     _say(f"guard pid {os.getpid()} watching {path.name}")
     while True:
+        if not path.exists():
+            _say(f"{path} is gone (its runs directory was removed): nothing left to guard")
+            return 0
         try:
             data = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):

@@ -175,3 +175,17 @@ def _zombie(pid: int) -> bool:
 
 def _invoke(runs_dir: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([INVOKE, *args], cwd=ROOT, env=_env(runs_dir), capture_output=True, text=True, timeout=120)
+
+
+def test_a_guard_whose_record_was_removed_exits(tmp_path: Path, runs_dir: Path) -> None:
+    """A runs directory deleted under it (a bench's temporary one) must not leave a guard behind."""
+    gone = tmp_path / "gone.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "runbooks.framework.guard", str(gone)],
+        cwd=ROOT,
+        env=_env(runs_dir),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 0 and "nothing left to guard" in proc.stdout
