@@ -25,12 +25,40 @@ from infra.spec.model import Platform
 Route = Callable[[dict[str, str]], tuple[int, Any]]
 
 
+class Rendezvous:
+    """Holds every GET until `parties` requests are in flight at once (across the servers that
+    share it), or `within_s` passes. A client that sends them in parallel releases them all at
+    once; one that sends them one by one holds the first until its own timeout: parallelism is
+    shown by what happens, whatever the machine's load, not by a stopwatch."""
+
+    def __init__(self, parties: int, within_s: float = 10.0) -> None:
+        self.parties = parties
+        self.within_s = within_s
+        self.peak = 0
+        self._now = 0
+        self._cond = threading.Condition()
+
+    @contextmanager
+    def visit(self) -> Iterator[None]:
+        with self._cond:
+            self._now += 1
+            self.peak = max(self.peak, self._now)
+            self._cond.notify_all()
+            self._cond.wait_for(lambda: self.peak >= self.parties, timeout=self.within_s)
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._now -= 1
+
+
 @dataclass
 class FakeServer:
     routes: dict[str, Route]
     delay_s: float = 0.0
     hits: list[str] = field(default_factory=list)
     port: int = 0
+    rendezvous: Rendezvous | None = None
 
     def handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
@@ -38,7 +66,8 @@ class FakeServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 fake.hits.append(self.path)
-                time.sleep(fake.delay_s)
+                with fake.rendezvous.visit() if fake.rendezvous else contextlib.nullcontext():
+                    time.sleep(fake.delay_s)
                 route = fake.routes.get(self.path.split("?")[0])
                 status, body = route(dict(self.headers)) if route else (404, {"detail": "Not Found"})
                 data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
