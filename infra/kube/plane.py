@@ -159,6 +159,9 @@ class ControlPlane:
             f"--service-account-private-key-file={pki.sa_key}",
             f"--root-ca-file={pki.ca}",
             f"--service-cluster-ip-range={SERVICE_CIDR}",
+            # kwok's node-heartbeat stage beats every 20 s plus up to 25 s of jitter: past the default
+            # 50 s grace a node could flip to Unknown between two beats. Real kubelets beat every 10 s.
+            "--node-monitor-grace-period=5m",
             "--leader-elect=false",
             "--secure-port=0",
         ]

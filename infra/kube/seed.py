@@ -146,6 +146,14 @@ def cluster_objects(platform: Platform) -> list[dict[str, Any]]:
     return out + node_objects(platform)
 
 
+class _CrdLoader(yaml.SafeLoader):
+    """SafeLoader reading `=` as the string it is: YAML 1.1's `value` tag (`- =` in the
+    prometheus-operator CRDs' enums) has no constructor in PyYAML's SafeLoader."""
+
+
+_CrdLoader.add_constructor("tag:yaml.org,2002:value", _CrdLoader.construct_yaml_str)
+
+
 def install_crds(api: Any, crd_dir: Path = CRD_DIR, timeout_s: float = 60) -> list[str]:
     """Create every CRD of crd_dir and wait until each is Established (its API is served)."""
     from kubernetes import client, utils
@@ -155,7 +163,7 @@ def install_crds(api: Any, crd_dir: Path = CRD_DIR, timeout_s: float = 60) -> li
         raise Missing(f"no CRDs in {crd_dir} (the Karpenter and prometheus-operator CRDs)")
     names = []
     for path in files:
-        for doc in yaml.safe_load_all(path.read_text()):
+        for doc in yaml.load_all(path.read_text(), Loader=_CrdLoader):
             if doc:
                 utils.create_from_dict(api, doc)
                 names.append(doc["metadata"]["name"])
