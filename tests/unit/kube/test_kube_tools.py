@@ -3,6 +3,10 @@ eks-prod runs, and the stamps upstream's hack/lib/version.sh would link."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from infra.engine.tools import required_versions
 from infra.kube.plane import KWOK_STAGES
 from infra.kube.tools import APISERVER, ETCD, KUBE_MODULE_DIR, KUBE_TOOLS, KWOK, KWOK_MODULE_DIR
@@ -60,3 +64,15 @@ def test_the_stage_configs_kwok_is_started_with_are_copied_by_the_build() -> Non
         "kube-scheduler",
         "kwok",
     }
+
+
+def test_without_go_and_without_binaries_the_build_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from infra.engine.build import GoMissing
+    from infra.kube.build import build_kube
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no go here
+    with pytest.raises(GoMissing, match=r"Go >= 1\.24\.0 \(tools/kube/go\.mod\)") as err:
+        build_kube(tmp_path / "bin", report=lambda _: None)
+    assert err.value.exit_code == 3 and "invoke kube.build" in str(err.value)
