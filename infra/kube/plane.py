@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import ssl
@@ -94,6 +95,8 @@ class ControlPlane:
         if self.running():
             raise KubeStartFailed(f"a control plane is already running from {self.state_dir} (`invoke kube.down`)")
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        # A fresh cluster each time: the old etcd data was signed for the old keys and tokens.
+        shutil.rmtree(self.state_dir / "etcd", ignore_errors=True)
         self.logs.mkdir(exist_ok=True)
         self.ports = {"etcd": free_port(), "etcd-peer": free_port(), "apiserver": free_port()}
         pki = make_pki(self.state_dir / "pki")
