@@ -13,7 +13,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,7 +160,7 @@ def build_tool(tool: Tool, version: str, go_version: str, module_dir: Path, bin_
         return Built(tool, version, 0.0, binary.stat().st_size, cached=True)
     started = time.monotonic()
     package = generate_provider_main(tool, version, module_dir) if tool.generated else tool.package
-    ldflags = f"-s -w -X {tool.version_var}={tool.stamp(version)}"
+    ldflags = " ".join(["-s -w", *(f"-X {flag}" for flag in tool.x_flags(version))])
     bin_dir.mkdir(parents=True, exist_ok=True)
     run_go(["build", "-ldflags", ldflags, "-o", str(binary), package], cwd=module_dir)
     copy_companions(tool, version, module_dir, bin_dir)
@@ -185,18 +185,26 @@ def probe_language_host(version: str, module_dir: Path = GO_MODULE_DIR) -> str |
         return (proc.stderr or proc.stdout).strip()
 
 
-def build_all(bin_dir: Path = BIN_DIR, report: Callable[[str], None] = print) -> list[Built]:
-    """Build every tool of TOOLS at the version its wrapper go.mod requires."""
+def build_tools(tools: Sequence[Tool], bin_dir: Path, report: Callable[[str], None] = print) -> list[Built]:
+    """Build each tool at the version its own wrapper go.mod requires (shared by infra/kube/build.py)."""
     from infra.engine.tools import required_versions
 
-    go_version = check_go(GO_MODULE_DIR)
+    go_version = check_go(tools[0].module_dir)
     built: list[Built] = []
-    for tool in TOOLS:
+    for tool in tools:
         version = required_versions(tool.module_dir)[tool.module]
         report(f"{tool.name} {version}: checking the cache, building if needed (nice -n 15) ...")
         result = build_tool(tool, version, go_version, tool.module_dir, bin_dir)
         report(result.line())
         built.append(result)
+    return built
+
+
+def build_all(bin_dir: Path = BIN_DIR, report: Callable[[str], None] = print) -> list[Built]:
+    """Build every tool of TOOLS at the version its wrapper go.mod requires."""
+    from infra.engine.tools import required_versions
+
+    built = build_tools(TOOLS, bin_dir, report)
     sdk = required_versions(GO_MODULE_DIR)[SDK_VERSION_VAR.split("/go/")[0]]
     problem = probe_language_host(sdk, GO_MODULE_DIR)
     if problem:

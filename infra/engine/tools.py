@@ -55,6 +55,10 @@ class Tool:
     def binary(self, bin_dir: Path = BIN_DIR) -> Path:
         return bin_dir / self.name
 
+    def x_flags(self, module_version: str) -> list[str]:
+        """The `-X var=value` linker stamps for this module version (none without a version_var)."""
+        return [f"{self.version_var}={self.stamp(module_version)}"] if self.version_var else []
+
 
 CLI = Tool(
     name="pulumi",

@@ -89,6 +89,7 @@ RANGES = [
     (["runbook.karpenter-diagnose", "--stack", "local"], ExitCode.FAILED, "targets compose"),
     (["images.build", "--only", "nope"], ExitCode.FAILED, "nope"),
     (["engine.preview", "--stack", "local"], ExitCode.MISSING, "cannot run on the engine here"),
+    (["kube.up", "--stack", "local"], ExitCode.FAILED, "targets compose, not eks"),
 ]
 
 
@@ -170,7 +171,7 @@ def test_every_task_is_covered() -> None:
     covered = {p.values[0] for p in _cases()}
     with_stack = {n for n, args in TASKS.items() if any(a.name == "stack" for a in args)}
     assert with_stack <= covered
-    assert {n.split(".")[0] for n in TASKS} == {"stack", "observability", "engine", "images", "runbook"}
+    assert {n.split(".")[0] for n in TASKS} == {"stack", "observability", "engine", "images", "kube", "runbook"}
 
 
 def test_debug_shows_the_traceback(sandbox: dict[str, Any]) -> None:
