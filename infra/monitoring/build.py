@@ -19,18 +19,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra.engine.build import Built, GoMissing, build_tool, check_go, is_cached, wanted_stamp
+from infra.engine.build import Built, EngineBuildFailed, GoMissing, build_tool, check_go, is_cached, wanted_stamp
 from infra.engine.tools import Tool
-from infra.errors import Missing
+from infra.errors import Failed, Missing
 from infra.monitoring.tools import BIN_DIR, DEBIAN_FALLBACK, PROMETHEUS_DIR, TOOLS, module_version, pinned_release
 
 __all__ = [
     "COLD_BUILD",
+    "MonitoringBuildFailed",
     "MonitoringGoMissing",
     "MonitoringToolsMissing",
     "Resolved",
     "build_monitoring",
     "ensure_monitoring",
+    "fallback_note",
     "go_missing",
     "reported_version",
     "source_key",
@@ -43,6 +45,10 @@ COLD_BUILD = "about 15 minutes the first time on 2 cores (all four), cached by v
 
 class MonitoringGoMissing(GoMissing):
     """No Go: the pinned Prometheus/Alertmanager cannot be built here."""
+
+
+class MonitoringBuildFailed(Failed, RuntimeError):
+    """`go build` of a monitoring tool failed; the message carries go's own stderr."""
 
 
 class MonitoringToolsMissing(Missing, RuntimeError):
@@ -99,7 +105,10 @@ def build_monitoring(
             report(
                 f"{tool.name} {pinned_release(tool)} ({tool.module} {version}): checking the cache, building if needed"
             )
-            result = build_tool(tool, version, go_version, tool.module_dir, bin_dir)
+            try:
+                result = build_tool(tool, version, go_version, tool.module_dir, bin_dir)
+            except EngineBuildFailed as err:  # go's own stderr, named for what was being built
+                raise MonitoringBuildFailed(str(err).replace("engine build", f"{tool.name} build", 1)) from None
             report(result.line())
             built.append(result)
     return built
@@ -130,8 +139,14 @@ def reported_version(path: Path) -> str:
     return match[1]
 
 
+def fallback_note(tool: Tool, why: str, version: str = "") -> str:
+    """The line that says, wherever the fallback is used, what stands in for what and why."""
+    debian = " ".join(filter(None, (DEBIAN_FALLBACK[tool.name], version)))
+    return f"FALLBACK: Debian's {debian} instead of {tool.name} {pinned_release(tool)}. {why}"
+
+
 def fallback(tool: Tool, why: str) -> Resolved:
-    """Debian's command for `tool`, or MonitoringToolsMissing saying how to get either."""
+    """Debian's command for `tool` on this machine, or MonitoringToolsMissing saying how to get either."""
     command = DEBIAN_FALLBACK[tool.name]
     found = shutil.which(command)
     if found is None:
@@ -139,8 +154,7 @@ def fallback(tool: Tool, why: str) -> Resolved:
             f"{why}\nDebian's `{command}` is not installed either (scripts/install-system-deps)."
         )
     version = reported_version(Path(found))
-    note = f"FALLBACK: Debian's {command} {version} instead of {tool.name} {pinned_release(tool)}. {why}"
-    return Resolved(tool, Path(found), version, built=False, note=note)
+    return Resolved(tool, Path(found), version, built=False, note=fallback_note(tool, why, version))
 
 
 def ensure_monitoring(

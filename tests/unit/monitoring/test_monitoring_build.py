@@ -10,10 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from infra.engine.tools import required_versions
 from infra.errors import ExitCode
 from infra.images import prepare
+from infra.images.build import Builder
 from infra.images.catalog import IMAGES
 from infra.images.hashing import input_hash
 from infra.monitoring import build
@@ -91,14 +93,20 @@ def test_image_inputs_change_when_the_fallback_replaces_the_build(monkeypatch: p
     assert with_go["alert-sink"] == without["alert-sink"]
 
 
-def test_fallback_stages_only_the_reason(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    if not (shutil.which("prometheus") and shutil.which("promtool")):
-        pytest.skip("Debian's prometheus package is not installed (scripts/install-system-deps)")
+def test_fallback_stages_only_the_reason_and_says_it_at_build_time(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The host needs no Debian package for this: the image installs Debian's inside."""
     monkeypatch.setattr(build, "go_missing", lambda: NO_GO)
-    prepare.add_go_tools(IMAGES["prometheus"], tmp_path, say=pytest.fail)
+    console = Console(record=True, width=300)
+    Builder(client=None, console=console).prepare(IMAGES["prometheus"], tmp_path, tick=lambda line: None)
     assert sorted(p.name for p in (tmp_path / "bin").iterdir()) == [prepare.FALLBACK_MARKER]
     text = (tmp_path / "bin" / prepare.FALLBACK_MARKER).read_text()
-    assert "FALLBACK: Debian's prometheus" in text and "instead of prometheus 3.7.3" in text and NO_GO in text
+    assert text.startswith(f"FALLBACK: Debian's prometheus instead of prometheus 3.7.3. {NO_GO}\n")
+    assert "FALLBACK: Debian's promtool instead of promtool 3.7.3" in text
+    shown = console.export_text()
+    assert f"prometheus: FALLBACK: Debian's prometheus instead of prometheus 3.7.3. {NO_GO}" in shown
+    assert "Dockerfile" in [p.name for p in tmp_path.iterdir()]
 
 
 @pytest.mark.monitoring_tools("prometheus", "promtool")
