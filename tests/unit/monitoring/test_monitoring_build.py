@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from infra.images.hashing import input_hash
 from infra.monitoring import build
 from infra.monitoring.build import MonitoringGoMissing, build_monitoring, ensure_monitoring, reported_version
 from infra.monitoring.tools import BY_NAME, PROMTOOL, TOOLS, module_version, pinned_release, prometheus_release
-from tests.support.monitoring_tools import require_pinned
+from tests.support.monitoring_tools import FallbackInUse, monitoring_tool, require_pinned, use
 
 ROOT = Path(__file__).resolve().parents[3]
 NAMES = tuple(BY_NAME)
@@ -117,3 +118,21 @@ def test_build_stages_the_pinned_binaries(tmp_path: Path) -> None:
     staged = tmp_path / "bin"
     assert sorted(p.name for p in staged.iterdir()) == ["prometheus", "promtool"]
     assert reported_version(staged / "prometheus") == pinned_release(BY_NAME["prometheus"])
+
+
+@pytest.fixture
+def no_go(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This machine as one without Go, for the tests' tool lookup (its cache cleared both ways)."""
+    monitoring_tool.cache_clear()
+    monkeypatch.setattr(build, "go_missing", lambda: NO_GO)
+    yield
+    monitoring_tool.cache_clear()
+
+
+def test_rule_tests_on_the_fallback_warn_and_version_tests_skip(no_go: None) -> None:
+    if shutil.which("promtool") is None:
+        pytest.skip("Debian's promtool is not installed (scripts/install-system-deps)")
+    with pytest.warns(FallbackInUse, match=r"FALLBACK: Debian's promtool 2\.\S+ instead of promtool 3\.7\.3"):
+        assert use("promtool") == shutil.which("promtool")
+    with pytest.raises(pytest.skip.Exception, match="FALLBACK: Debian's promtool"):
+        require_pinned("promtool")
