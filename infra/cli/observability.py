@@ -20,3 +20,11 @@ def export(c: Context, stack: str = "local", out: str = "build/observability") -
         print(path)
     for path in result.skipped:
         print(f"not exported (holds only a secret): {path}")
+
+
+@task
+def build_tools(c: Context) -> None:
+    """Build prometheus, promtool, alertmanager and amtool at the stacks' pinned versions into .tools/bin (cached)."""
+    from infra.monitoring.build import build_monitoring
+
+    build_monitoring()

@@ -92,7 +92,8 @@ def stamp_path(tool: Tool, bin_dir: Path) -> Path:
 
 
 def wanted_stamp(tool: Tool, version: str, go_version: str) -> dict[str, str]:
-    return {"module": tool.module, "version": version, "stamp": tool.stamp(version), "go": go_version}
+    stamp = {"module": tool.module, "version": version, "stamp": tool.stamp(version), "go": go_version}
+    return stamp | tool.build_flags()
 
 
 def is_cached(tool: Tool, stamp: dict[str, str], bin_dir: Path) -> bool:
@@ -162,7 +163,9 @@ def build_tool(tool: Tool, version: str, go_version: str, module_dir: Path, bin_
     package = generate_provider_main(tool, version, module_dir) if tool.generated else tool.package
     ldflags = " ".join(["-s -w", *(f"-X {flag}" for flag in tool.x_flags(version))])
     bin_dir.mkdir(parents=True, exist_ok=True)
-    run_go(["build", "-ldflags", ldflags, "-o", str(binary), package], cwd=module_dir)
+    tags = ["-tags", ",".join(tool.tags)] if tool.tags else []
+    env = go_env() | ({"CGO_ENABLED": "0"} if tool.static else {})
+    run_go(["build", *tags, "-ldflags", ldflags, "-o", str(binary), package], cwd=module_dir, env=env)
     copy_companions(tool, version, module_dir, bin_dir)
     stamp_path(tool, bin_dir).write_text(json.dumps(stamp, indent=1) + "\n")
     return Built(tool, version, (time.monotonic() - started) / 60, binary.stat().st_size, cached=False)

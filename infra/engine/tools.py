@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,13 +45,27 @@ class Tool:
     companions: tuple[str, ...] = ()
     # (module pseudo-version, upstream version) pairs: a pseudo-version names a commit, not a release.
     commit_versions: tuple[tuple[str, str], ...] = ()
+    # Module version -> release version, for modules whose tags are not the release's
+    # (github.com/prometheus/prometheus v0.307.3 is Prometheus 3.7.3).
+    release_of: Callable[[str], str] | None = None
+    # Build tags, and CGO off: a static binary that runs in any image (the monitoring tools; the
+    # engine tools keep Go's defaults, and their stamps stay as they were).
+    tags: tuple[str, ...] = ()
+    static: bool = False
 
     def stamp(self, module_version: str) -> str:
         """The version string linked into the binary for this module version."""
         known = dict(self.commit_versions)
         if module_version in known:
             return known[module_version]
+        if self.release_of is not None:
+            return self.release_of(module_version)
         return module_version if self.keep_v else module_version.removeprefix("v")
+
+    def build_flags(self) -> dict[str, str]:
+        """What the build does beyond `go build -ldflags`; empty for the engine tools."""
+        flags = {"tags": ",".join(self.tags)} if self.tags else {}
+        return flags | ({"CGO_ENABLED": "0"} if self.static else {})
 
     def binary(self, bin_dir: Path = BIN_DIR) -> Path:
         return bin_dir / self.name

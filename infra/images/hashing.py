@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from infra.images.catalog import ImageDef
+from infra.monitoring.build import source_key
+from infra.monitoring.tools import BY_NAME
 
 HASH_LEN = 12
 # Code that shapes an image's content beyond its build context (generators, the base recipe).
@@ -14,6 +16,8 @@ GENERATORS: dict[str, tuple[str, ...]] = {
     "base": ("base.py",),
     "llama-server": ("tiny_model.py", "prepare.py"),
     "litellm": ("prepare.py",),
+    "prometheus": ("gotools.py",),
+    "alertmanager": ("gotools.py",),
 }
 
 
@@ -45,5 +49,7 @@ def input_hash(img: ImageDef, parent_hash: str | None) -> str:
     h.update(f"name={img.name}\nparent={parent_hash}\n".encode())
     for pin in (*img.pins, *img.wheels):
         h.update(f"pin={pin}\n".encode())
+    for name in img.go_tools:
+        h.update(f"go_tool={source_key(BY_NAME[name])}\n".encode())
     h.update(files_digest([*context_files(img), *generator_files(img)]).encode())
     return h.hexdigest()[:HASH_LEN]

@@ -24,7 +24,10 @@ DEFAULT_IMAGES: dict[str, str] = {
     "qdrant": "qdrant/qdrant:v1.19.0",
     "rag": "ghcr.io/inferops/rag:1.0.0",
     "prometheus": "prom/prometheus:v3.7.3",
-    "alertmanager": "prom/alertmanager:v0.29.0",
+    # v0.30.0, not v0.29.0: the pinned version is also built here from the Go module proxy
+    # (infra/monitoring), which serves v0.28.1 and v0.30.0 onwards but no v0.29.0. Forward, not back:
+    # 0.30.0's only [CHANGE] is internal (#4707); going back to 0.28.1 would drop 0.29's fixes.
+    "alertmanager": "prom/alertmanager:v0.30.0",
     "grafana": "grafana/grafana:12.3.0",
     "node-exporter": "prom/node-exporter:v1.10.2",
     "dcgm-exporter": "nvcr.io/nvidia/k8s/dcgm-exporter:4.4.1-4.6.0-ubuntu22.04",

@@ -147,3 +147,17 @@ def test_alertmanager_loaded_the_rendered_config(platform: Platform) -> None:
     assert {r["name"] for r in loaded["receivers"]} == {r.name for r in platform.alerting.receivers}
     assert loaded["route"]["receiver"] == platform.alerting.default_receiver
     assert status["cluster"]["status"] in ("ready", "disabled", "settling"), json.dumps(status["cluster"])
+
+
+def test_monitoring_runs_the_pinned_versions(platform: Platform) -> None:
+    """The stack's Prometheus and Alertmanager are the versions the rule tests ran on (the pins)."""
+    from infra.monitoring.build import go_missing
+    from infra.monitoring.tools import ALERTMANAGER, PROMETHEUS, pinned_release
+
+    if platform.stack == "local" and go_missing():
+        pytest.skip(f"the local images hold Debian's fallback: {go_missing()}")
+    prometheus, alertmanager = platform.service("prometheus"), platform.service("alertmanager")
+    build = httpx.get(platform.url(prometheus, "/api/v1/status/buildinfo"), timeout=10).json()["data"]
+    status = httpx.get(platform.url(alertmanager, "/api/v2/status"), timeout=10).json()
+    running = (build["version"], status["versionInfo"]["version"])
+    assert running == (pinned_release(PROMETHEUS), pinned_release(ALERTMANAGER))

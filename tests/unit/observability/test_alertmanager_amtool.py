@@ -12,7 +12,7 @@ from infra.observability.alertmanager import alertmanager_config, redacted
 from infra.observability.files import alertmanager_file
 from infra.spec import Platform, load_platform
 from infra.spec.stackconfig import available_stacks, platform_from_config, read_stack_config
-from tests.support.monitoring_tools import AMTOOL, needs_amtool, run
+from tests.support.monitoring_tools import run
 
 SECRETS = {
     "alertSlackWebhookUrl": "https://hooks.slack.test/services/T000/B000/s3cr3t-slack",
@@ -28,46 +28,44 @@ def write(platform: Platform, out: Path, secrets: dict[str, str] | None = None) 
     return path
 
 
-def routes_test(config: Path, *labels: str) -> str:
-    done = run(AMTOOL or "amtool", "config", "routes", "test", f"--config.file={config}", *labels)
+def routes_test(amtool: str, config: Path, *labels: str) -> str:
+    done = run(amtool, "config", "routes", "test", f"--config.file={config}", *labels)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
 
-@needs_amtool
 @pytest.mark.parametrize("stack", available_stacks())
-def test_amtool_check_config(stack: str, tmp_path: Path) -> None:
-    done = run(AMTOOL or "amtool", "check-config", write(load_platform(stack), tmp_path))
+def test_amtool_check_config(stack: str, amtool: str, tmp_path: Path) -> None:
+    done = run(amtool, "check-config", write(load_platform(stack), tmp_path))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS" in done.stdout
 
 
-@needs_amtool
-def test_amtool_rejects_a_broken_config(tmp_path: Path) -> None:
+def test_amtool_rejects_a_broken_config(amtool: str, tmp_path: Path) -> None:
     """The check can fail: a route to an undefined receiver is refused."""
     config = alertmanager_config(
         load_platform("gpu-host"), redacted(("alertSlackWebhookUrl", "alertPagerdutyRoutingKey"))
     )
     config["route"]["routes"][0]["receiver"] = "nobody"
     (tmp_path / "bad.yml").write_text(to_yaml(config))
-    done = run(AMTOOL or "amtool", "check-config", tmp_path / "bad.yml")
+    done = run(amtool, "check-config", tmp_path / "bad.yml")
     assert done.returncode != 0
 
 
-@needs_amtool
 @pytest.mark.parametrize(
     ("severity", "receivers"),
     [("critical", "pager,chat"), ("warning", "chat"), ("info", "chat")],
 )
-def test_seed_routes_per_severity(severity: str, receivers: str, gpu_host: Platform, tmp_path: Path) -> None:
+def test_seed_routes_per_severity(
+    severity: str, receivers: str, gpu_host: Platform, amtool: str, tmp_path: Path
+) -> None:
     """Seed 003: critical pages and goes to chat (`continue`), warning and info go to chat."""
     config = write(gpu_host, tmp_path)
-    assert routes_test(config, f"severity={severity}", "alertname=Any") == receivers
-    assert routes_test(config, f"severity={severity}", "role=inference", "service=inference-chat") == receivers
+    assert routes_test(amtool, config, f"severity={severity}", "alertname=Any") == receivers
+    assert routes_test(amtool, config, f"severity={severity}", "role=inference", "service=inference-chat") == receivers
 
 
-@needs_amtool
-def test_routes_follow_stack_config(tmp_path: Path) -> None:
+def test_routes_follow_stack_config(amtool: str, tmp_path: Path) -> None:
     raw = read_stack_config("gpu-host")
     raw["alerting"] = {
         "receivers": [
@@ -80,9 +78,9 @@ def test_routes_follow_stack_config(tmp_path: Path) -> None:
     raw["services"] = {**raw.get("services", {}), "synology-relay": {"enabled": True}}
     platform = platform_from_config("gpu-host", raw, source="test")
     config = write(platform, tmp_path)
-    assert routes_test(config, "severity=critical") == "nas,ops"
-    assert routes_test(config, "severity=warning") == "nas"
-    assert routes_test(config, "severity=info") == "ops"
+    assert routes_test(amtool, config, "severity=critical") == "nas,ops"
+    assert routes_test(amtool, config, "severity=warning") == "nas"
+    assert routes_test(amtool, config, "severity=info") == "ops"
     nas = next(
         r for r in alertmanager_config(platform, redacted(("alertWebhookUrl",)))["receivers"] if r["name"] == "nas"
     )

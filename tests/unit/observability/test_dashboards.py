@@ -11,7 +11,7 @@ from infra.configfile import to_yaml
 from infra.observability.dashboards import DATASOURCE_UID, dashboards, panel_queries
 from infra.observability.files import grafana_files
 from infra.spec import Platform
-from tests.support.monitoring_tools import PROMTOOL, needs_promtool, run
+from tests.support.monitoring_tools import run
 
 # Grafana's variables, replaced by what Grafana would put there before promtool parses.
 GRAFANA_VARS = {"$__rate_interval": "1m", "$__range": "1h", "$__interval": "15s"}
@@ -33,22 +33,20 @@ def recording_rules(platform: Platform) -> dict:
     return {"groups": [{"name": "dashboard-queries", "rules": rules}]}
 
 
-@needs_promtool
-def test_every_panel_query_parses(gpu_host: Platform, tmp_path: Path) -> None:
+def test_every_panel_query_parses(gpu_host: Platform, promtool: str, tmp_path: Path) -> None:
     doc = recording_rules(gpu_host)
     path = tmp_path / "panels.yml"
     path.write_text(to_yaml(doc))
-    done = run(PROMTOOL or "promtool", "check", "rules", path)
+    done = run(promtool, "check", "rules", path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"{len(doc['groups'][0]['rules'])} rules found" in done.stdout
 
 
-@needs_promtool
-def test_promtool_rejects_a_broken_query(tmp_path: Path) -> None:
+def test_promtool_rejects_a_broken_query(promtool: str, tmp_path: Path) -> None:
     """The parse check can fail: a query with a dangling operator is refused."""
     path = tmp_path / "bad.yml"
     path.write_text(to_yaml({"groups": [{"name": "g", "rules": [{"record": "x:y", "expr": "sum(rate(x[5m])) /"}]}]}))
-    assert run(PROMTOOL or "promtool", "check", "rules", path).returncode != 0
+    assert run(promtool, "check", "rules", path).returncode != 0
 
 
 def test_seed_panels_plus_gpu_and_gateway(gpu_host: Platform) -> None:

@@ -12,12 +12,11 @@ from infra.observability.scrape import GATEWAY_KEY_FILE, prometheus_config, scra
 from infra.spec import Platform, load_platform
 from infra.spec.model import Role
 from infra.spec.stackconfig import available_stacks
-from tests.support.monitoring_tools import PROMTOOL, export, needs_promtool, run
+from tests.support.monitoring_tools import export, run
 
 
-@needs_promtool
 @pytest.mark.parametrize("stack", available_stacks())
-def test_promtool_check_config(stack: str, tmp_path: Path) -> None:
+def test_promtool_check_config(stack: str, promtool: str, tmp_path: Path) -> None:
     """The exported config and rules, with the secret key file pointed at a local stand-in."""
     out = export(load_platform(stack), tmp_path)
     key = tmp_path / "gateway-key"
@@ -29,7 +28,7 @@ def test_promtool_check_config(stack: str, tmp_path: Path) -> None:
             assert job["authorization"]["credentials_file"] == GATEWAY_KEY_FILE
             job["authorization"]["credentials_file"] = str(key)
     (out / "prometheus.yml").write_text(yaml.safe_dump(config))
-    done = run(PROMTOOL or "promtool", "check", "config", out / "prometheus.yml")
+    done = run(promtool, "check", "config", out / "prometheus.yml")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS" in done.stdout
 

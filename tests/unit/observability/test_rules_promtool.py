@@ -15,7 +15,7 @@ import yaml
 
 from infra.observability.rules import GROUPS, AlertRule, rule_dict, rule_files
 from infra.spec import Platform, load_platform
-from tests.support.monitoring_tools import PROMTOOL, needs_promtool, run
+from tests.support.monitoring_tools import run
 
 TESTS_DIR = Path(__file__).parent / "rule_tests"
 TEST_FILES = sorted(TESTS_DIR.glob("*.test.yml"))
@@ -73,35 +73,32 @@ def test_every_rule_has_firing_and_quiet_cases() -> None:
     assert {a for a, _ in rules} - quiet == set(), "alerts without a quiet test case"
 
 
-@needs_promtool
 @pytest.mark.parametrize("stack", ["gpu-host", "local"])
-def test_promtool_check_rules(stack: str, tmp_path: Path) -> None:
+def test_promtool_check_rules(stack: str, promtool: str, tmp_path: Path) -> None:
     names = write_rules(load_platform(stack), tmp_path)
-    done = run(PROMTOOL or "promtool", "check", "rules", *(tmp_path / n for n in names))
+    done = run(promtool, "check", "rules", *(tmp_path / n for n in names))
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.count("SUCCESS") == len(GROUPS)
 
 
-@needs_promtool
 @pytest.mark.parametrize("test_file", TEST_FILES, ids=lambda p: p.name)
-def test_promtool_unit_tests(test_file: Path, gpu_host: Platform, tmp_path: Path) -> None:
+def test_promtool_unit_tests(test_file: Path, gpu_host: Platform, promtool: str, tmp_path: Path) -> None:
     """Production timings (gpu-host uses the defaults): the `for:` windows the seeds ask for."""
     names = write_rules(gpu_host, tmp_path)
     doc = complete(gpu_host, yaml.safe_load(test_file.read_text()), names)
     target = tmp_path / test_file.name
     target.write_text(yaml.safe_dump(doc, sort_keys=False))
-    done = run(PROMTOOL or "promtool", "test", "rules", target.name, cwd=tmp_path)
+    done = run(promtool, "test", "rules", target.name, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS" in done.stdout + done.stderr
 
 
-@needs_promtool
-def test_promtool_unit_test_catches_a_wrong_expectation(gpu_host: Platform, tmp_path: Path) -> None:
+def test_promtool_unit_test_catches_a_wrong_expectation(gpu_host: Platform, promtool: str, tmp_path: Path) -> None:
     """The harness can fail: a wrong expected description makes promtool report a failure."""
     names = write_rules(gpu_host, tmp_path)
     doc = complete(gpu_host, yaml.safe_load((TESTS_DIR / "gpu.test.yml").read_text()), names)
     doc["tests"][0]["alert_rule_test"][1]["exp_alerts"][0]["exp_annotations"]["description"] = "wrong"
     (tmp_path / "broken.test.yml").write_text(yaml.safe_dump(doc))
-    done = run(PROMTOOL or "promtool", "test", "rules", "broken.test.yml", cwd=tmp_path)
+    done = run(promtool, "test", "rules", "broken.test.yml", cwd=tmp_path)
     assert done.returncode != 0
     assert "FAILED" in done.stdout + done.stderr

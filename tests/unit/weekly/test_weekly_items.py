@@ -193,7 +193,7 @@ def test_releases_newer_than_the_pin_in_the_registry(registry: str) -> None:
     found = {f.subject: f for f in images.releases(platform, services)}
     assert found["prom/prometheus:v3.7.3"].verdict == "warn" and "v3.8.1" in found["prom/prometheus:v3.7.3"].detail
     assert (
-        found["prom/alertmanager:v0.29.0"].verdict == "n/a" and "offline?" in found["prom/alertmanager:v0.29.0"].detail
+        found["prom/alertmanager:v0.30.0"].verdict == "n/a" and "offline?" in found["prom/alertmanager:v0.30.0"].detail
     )
     assert (
         found["inferops/alert-sink:local"].verdict == "n/a"
