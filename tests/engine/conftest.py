@@ -43,8 +43,11 @@ def _encrypt_like_an_operator(directory: Path, passphrase: str, scratch: Path) -
         state_dir=scratch / "state",
     )
     cli = str(CLI.binary(BIN_DIR))
-    for args in (["stack", "init", STACK], ["config", "set", "--secret", "gatewayMasterKey", secrets.token_hex(8)]):
-        subprocess.run([cli, *args, "--stack", STACK], cwd=project, env=env, check=True, capture_output=True)
+    for args in (
+        ["stack", "init", STACK],
+        ["config", "set", "--secret", "gatewayMasterKey", secrets.token_hex(8), "--stack", STACK],
+    ):
+        subprocess.run([cli, *args], cwd=project, env=env, check=True, capture_output=True)
     shutil.copy(project / "stacks" / f"Pulumi.{STACK}.yaml", directory / f"Pulumi.{STACK}.yaml")
 
 
