@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.table import Table
 
 from infra.docker import daemon
 from infra.live import compose
@@ -55,14 +54,15 @@ def pulumi_cli() -> str | None:
     return shutil.which("pulumi")
 
 
-def health_table(platform: Platform, client: object) -> Table:
-    table = Table(title=f"stack {platform.stack}")
-    for col in ("service", "image", "state", "health", "health url"):
-        table.add_column(col)
+def health_table(platform: Platform, client: object, console: Console) -> None:
+    from infra.cli.tables import fitted
+
+    rows = []
     for name, image, state, health, url in compose.container_rows(platform, client):
         colour = "green" if health == "healthy" or (health == "-" and state == "running") else "red"
-        table.add_row(name, image, state, f"[{colour}]{health}[/]", url)
-    return table
+        rows.append([name, state, f"[{colour}]{health}[/]", url, image])
+    columns = ("service", "state", "health", "health url", "image")
+    fitted(console, f"stack {platform.stack}", columns, rows, notes="image", no_wrap=("service",))
 
 
 def up(stack: str, console: Console | None = None) -> Phases:
@@ -89,7 +89,7 @@ def up(stack: str, console: Console | None = None) -> Phases:
             compose_file = compose.export(platform)
         with phases("compose up --wait"):
             compose.up(platform, compose_file)
-    console.print(health_table(platform, client))
+    health_table(platform, client, console)
     phases.summary(f"stack.up {stack}")
     return phases
 
@@ -117,4 +117,4 @@ def down(stack: str, volumes: bool = False, stop_engine: bool = True, console: C
 def status(stack: str, console: Console | None = None) -> None:
     console = console or Console()
     platform = load_platform(stack)
-    console.print(health_table(platform, daemon.docker_client()))
+    health_table(platform, daemon.docker_client(), console)

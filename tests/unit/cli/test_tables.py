@@ -37,3 +37,14 @@ def test_wide_terminal_keeps_the_note_column_in_the_table() -> None:
     header = next(line for line in lines if "service" in line and "prometheus" in line)
     assert "note" in header
     assert any("inference-chat" in line and NOTE in line for line in lines)
+
+
+def test_a_long_cell_outside_the_notes_moves_below_too_when_the_grid_would_not_fit() -> None:
+    error = 'down: Get "http://api-gateway:8000/metrics/": dial tcp 172.20.0.5:8000: connect: refused'
+    rows = [["api-gateway", "up", "200", "3.1", "", "", error, ""], ["embedding", "up", "200", "1.2"] + [""] * 4]
+    console = Console(width=80, record=True, color_system=None)
+    fitted(console, "health", COLUMNS, rows, notes="note", no_wrap=("service",))
+    lines = console.export_text().splitlines()
+    header = next(line for line in lines if "service" in line)
+    assert all(name in header for name in COLUMNS if name != "note"), header  # no column squeezed away
+    assert f"api-gateway: prometheus: {error}" in " ".join(line.strip() for line in lines)
