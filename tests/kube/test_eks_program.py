@@ -19,7 +19,8 @@ import pytest
 import yaml
 
 from infra.engine.ops import EngineStack, open_stack
-from infra.engine.render import scratch_project, secret_keys_used, without_secrets
+from infra.engine.render import scratch_project, without_secrets
+from infra.engine.secrets import secret_keys_used
 from infra.engine.tools import BIN_DIR, TOOLS
 from infra.kube.seed import recycle_volumes
 from infra.spec import Platform

@@ -19,6 +19,10 @@ __all__ = ["CRDS", "CUSTOM", "check_objects", "load_crd_validator"]
 CRDS = ROOT.parent / "shared" / "schemas" / "crds"
 CUSTOM = {"NodePool", "EC2NodeClass", "PrometheusRule", "ServiceMonitor", "AlertmanagerConfig"}
 Validator = Callable[[dict[str, Any]], list[str]]
+# The CRDs and the objects rendered from them write Karpenter's `matchType: =` (YAML 1.1's value
+# tag), which PyYAML's SafeLoader has no constructor for: read it as the string it is, for every
+# loader in the test process, before anything parses such a file.
+yaml.SafeLoader.add_constructor("tag:yaml.org,2002:value", yaml.SafeLoader.construct_yaml_str)
 
 
 def _strict(schema: Any) -> Any:
@@ -43,7 +47,6 @@ def load_crd_validator() -> Validator:
     when the CRDs are not beside the repository."""
     if not CRDS.is_dir():
         raise FileNotFoundError(f"CRD schemas not found at {CRDS} (the shared/schemas folder next to the repo)")
-    yaml.SafeLoader.add_constructor("tag:yaml.org,2002:value", yaml.SafeLoader.construct_yaml_str)
     schemas: dict[tuple[str, str], dict[str, Any]] = {}
     for path in sorted(CRDS.glob("*.yaml")):
         crd = yaml.safe_load(path.read_text())
