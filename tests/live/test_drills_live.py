@@ -106,6 +106,20 @@ def whole(platform: Platform) -> Iterator[Platform]:
         target.start(svc.name)
         wait_healthy_sync(platform, svc, svc.health.ready_within_s, target)
     _until("gateway back on the primary", lambda: _routed_to_primary(platform), 60, poll_s=1)
+    _until("the drill's guards gone", lambda: not _guards_alive(), 120, poll_s=0.5)
+
+
+def _guards_alive() -> list[int]:
+    """Guard processes still running (one outliving its test could act during the next)."""
+    alive = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if proc.name.isdigit() and b"-m runbooks.framework.guard" in cmdline:
+            alive.append(int(proc.name))
+    return alive
 
 
 def _kill_at_fault(runs: Path, platform: Platform, args: list[str], watched: str, state: str, sig: signal.Signals):
