@@ -93,9 +93,15 @@ def test_kwok_nodes_are_ready_and_shaped_like_the_node_pools(cluster: Cluster, c
     eks = cluster.platform.eks
 
     def ready_nodes() -> list[Any]:
+        """Nodes Ready and untainted by the node lifecycle controller, which lifts its
+        `node.kubernetes.io/not-ready` taint a moment after the Ready condition turns True."""
         nodes = core.list_node().items
-        ready = [n for n in nodes if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or [])]
-        return nodes if nodes and len(ready) == len(nodes) else []
+
+        def settled(n: Any) -> bool:
+            ready = any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or [])
+            return ready and not any(t.key.startswith("node.kubernetes.io/") for t in n.spec.taints or [])
+
+        return nodes if nodes and all(settled(n) for n in nodes) else []
 
     nodes = wait_for("every kwok node Ready", ready_nodes)
     gpu = [n for n in nodes if n.metadata.labels.get(NODEPOOL_LABEL) == eks.gpu_pool.name]
