@@ -127,7 +127,7 @@ def counts(findings: list[Finding]) -> dict[str, int]:
 def render(run: Run, findings: list[Finding]) -> None:
     from rich.markup import escape
 
-    from infra.cli.tables import fitted
+    from infra.fitted_table import fitted
 
     c = counts(findings)
     tally = ", ".join(f"{n} {v}" for v, n in c.items())

@@ -326,7 +326,7 @@ def _explain_down(run: Run, report: HealthReport) -> None:
 
 
 def render(run: Run, report: HealthReport) -> None:
-    from infra.cli.tables import fitted
+    from infra.fitted_table import fitted
 
     colours = {"up": "green", "loading": "yellow"}
     rows = []

@@ -10,13 +10,13 @@ from __future__ import annotations
 from invoke import Context
 
 from infra.cli.guard import task
+from runbooks import help as help_texts
 
 COMMON = {
-    "stack": "stack name: stacks/Pulumi.<stack>.yaml (default: local)",
+    **help_texts.COMMON,
     "service": "act on this service only (a name from the stack's service table)",
-    "dry-run": "print the plan, run only the read-only checks that lead it, change nothing",
+    "dry-run": help_texts.DRY_RUN,
     "yes": "allow destructive steps (stop, kill, pause) without asking",
-    "json": "print the run record as JSON on stdout (human output stays on stderr)",
 }
 
 

@@ -90,7 +90,7 @@ def _backup(run: Run) -> dict[str, Any]:
 def render(run: Run, findings: list[Finding]) -> None:
     from rich.markup import escape
 
-    from infra.cli.tables import fitted
+    from infra.fitted_table import fitted
 
     tally = ", ".join(f"{n} {v}" for v, n in daily_check.counts(findings).items())
     title = f"weekly check of stack {run.options.stack!r} over {window(run).text}: {tally}"

@@ -55,7 +55,7 @@ def pulumi_cli() -> str | None:
 
 
 def health_table(platform: Platform, client: object, console: Console) -> None:
-    from infra.cli.tables import fitted
+    from infra.fitted_table import fitted
 
     rows = []
     for name, image, state, health, url in compose.container_rows(platform, client):

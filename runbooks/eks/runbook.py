@@ -37,7 +37,7 @@ def target_for(platform: Platform) -> Any:
 
 def report(run: Run, diagnosis: Diagnosis) -> None:
     """What it looked at, what it found, the evidence, what to do (stderr; `--json` has it all)."""
-    from infra.cli.tables import fitted
+    from infra.fitted_table import fitted
 
     run.log("[bold]looked at[/]")
     for item in diagnosis.looked_at:

@@ -94,7 +94,7 @@ class Display:
             self.terminal_gone()
 
     def plan(self, runbook: Runbook, options: Options) -> None:
-        from infra.cli.tables import fitted
+        from infra.fitted_table import fitted
 
         rows = []
         for i, step in enumerate(runbook.steps, start=1):

@@ -8,12 +8,13 @@ from __future__ import annotations
 from invoke import Context
 
 from infra.cli.guard import task
+from runbooks.help import DRY_RUN, JSON
 
 COMMON = {
     "stack": "stack name: stacks/Pulumi.<stack>.yaml (default: local); QDRANT_URL overrides its Qdrant address",
-    "dry-run": "print the plan, run only the read-only checks that lead it, change nothing",
+    "dry-run": DRY_RUN,
     "yes": "allow destructive steps (hold rag, recover, recreate) without asking",
-    "json": "print the run record as JSON on stdout (human output stays on stderr)",
+    "json": JSON,
 }
 
 

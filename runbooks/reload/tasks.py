@@ -6,12 +6,13 @@ from __future__ import annotations
 from invoke import Context
 
 from infra.cli.guard import task
+from runbooks.help import JSON, STACK
 
 COMMON = {
-    "stack": "stack name: stacks/Pulumi.<stack>.yaml (default: local)",
+    "stack": STACK,
     "dry-run": "print the plan and the stack config diff, run only the read-only checks, change nothing",
     "yes": "act (start/stop instances, write stack config) without asking",
-    "json": "print the run record as JSON on stdout (human output stays on stderr)",
+    "json": JSON,
 }
 
 

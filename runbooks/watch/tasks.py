@@ -6,11 +6,7 @@ from __future__ import annotations
 from invoke import Context
 
 from infra.cli.guard import number, task
-
-COMMON = {
-    "stack": "stack name: stacks/Pulumi.<stack>.yaml (default: local)",
-    "json": "print the run record as JSON on stdout (human output stays on stderr)",
-}
+from runbooks.help import COMMON
 
 
 @task(

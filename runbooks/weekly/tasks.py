@@ -5,14 +5,9 @@ from __future__ import annotations
 from invoke import Context
 
 from infra.cli.guard import task
+from runbooks.help import COMMON
 
 __all__ = ["weekly_check"]
-
-# Own help texts (runbooks/tasks.py imports this module, so importing its COMMON would be a cycle).
-COMMON = {
-    "stack": "stack name: stacks/Pulumi.<stack>.yaml (default: local)",
-    "json": "print the run record as JSON on stdout (human output stays on stderr)",
-}
 
 
 @task(

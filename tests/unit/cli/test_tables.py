@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from infra.cli.tables import fitted
+from infra.fitted_table import fitted
 
 NOTE = "container paused; Prometheus: query failed (connection refused at http://127.0.0.1:9090)"
 COLUMNS = ("service", "state", "http", "ms", "load", "gateway", "prometheus", "note")
