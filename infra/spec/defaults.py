@@ -113,12 +113,12 @@ def default_services(tuning: Tuning, images: dict[str, str]) -> dict[str, Servic
             port=8000,
             command=("--config", "/etc/litellm/config.yaml", "--port", "8000"),
             # runbook.reload moves traffic by DNS (docs/runbooks/reload.md): a short DNS cache
-            # (LiteLLM's default is 300 s), and idle keep-alive connections closed by the gateway
-            # (4 s) before llama-server closes them (5 s), so they never race a new request.
+            # (LiteLLM's default is 300 s), and no reuse of backend connections (aiohttp hands out
+            # its oldest pooled one first, so a grown pool never idles out and blocks a drain).
             env={
                 "LITELLM_LOCAL_MODEL_COST_MAP": "True",
                 "AIOHTTP_TTL_DNS_CACHE": "2",
-                "AIOHTTP_KEEPALIVE_TIMEOUT": "4",
+                "AIOHTTP_KEEPALIVE_TIMEOUT": "0",
             },
             secret_env={GATEWAY_KEY_ENV: "gatewayMasterKey"},
             health=HealthCheck(path="/health/liveliness", tool="python", start_period_s=60),

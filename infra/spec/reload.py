@@ -17,8 +17,6 @@ SECRET_KEYS: tuple[str, ...] = ()
 # A reload moves traffic by DNS, so the gateway must look names up again within seconds.
 GATEWAY_DNS_TTL_ENV = "AIOHTTP_TTL_DNS_CACHE"
 GATEWAY_DNS_TTL_DEFAULT_S = 300
-# Idle keep-alive connections the gateway closes itself (LiteLLM default 15 s); below llama-server's 5 s.
-GATEWAY_KEEPALIVE_ENV = "AIOHTTP_KEEPALIVE_TIMEOUT"
 
 
 class Reload(Strict):

@@ -82,6 +82,8 @@ class Run:
         self._step: StepRecord | None = None
         self.halt_reason: str | None = None
         self._main_ident = threading.main_thread().ident
+        self._shielding: str | None = None  # what `uninterruptible` is waiting for
+        self._deferred: str | None = None  # the first signal that arrived meanwhile
 
     def on_rollback(
         self,
@@ -144,6 +146,28 @@ class Run:
     def log(self, text: str) -> None:
         self.display.info(text)
 
+    @contextmanager
+    def uninterruptible(self, what: str) -> Iterator[None]:
+        """A call the far side carries on with once sent (a Qdrant recover): a signal meanwhile is
+        obeyed when it returns, so the rollback never races the operation it undoes. Bound the
+        call with a timeout; SIGKILL still abandons it (the guard then runs the durable undos)."""
+        self._shielding, self._deferred = what, None
+        try:
+            yield
+        finally:
+            self._shielding = None
+        if self._deferred is not None:
+            raise Interrupted(self._deferred)
+
+    def _defer(self, signame: str) -> bool:
+        """Note a signal that arrived inside `uninterruptible`; False outside one."""
+        if self._shielding is None:
+            return False
+        if self._deferred is None:
+            self._deferred = signame
+            self.display.info(f"[yellow]{signame}: waiting for {self._shielding} to answer, then rolling back[/]")
+        return True
+
 
 def _kind(step: Step) -> str:
     return "probe" if step.probe else ("destructive" if step.destructive else "action")
@@ -161,11 +185,11 @@ def _signals_raise(run: Run) -> Iterator[None]:
         return
 
     def handler(signum: int, _frame: object) -> None:
-        if signum == HALT_SIGNAL:
-            raise Interrupted(f"halt: {run.halt_reason}")
+        name = f"halt: {run.halt_reason}" if signum == HALT_SIGNAL else signal.Signals(signum).name
         if signum == signal.SIGHUP:
             run.display.terminal_gone()
-        raise Interrupted(signal.Signals(signum).name)
+        if not run._defer(name):
+            raise Interrupted(name)
 
     old = {s: signal.signal(s, handler) for s in (*SIGNALS, HALT_SIGNAL)}
     try:

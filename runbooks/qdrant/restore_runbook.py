@@ -131,7 +131,9 @@ def build(platform: Platform, options: Options, target: Target | None = None) ->
 
         q = qdrant(run)
         manifest, path = run.state["backup"]
-        ops.upload_recover(q, name, path, manifest.sha256)
+        # Qdrant carries on with a recover whose client is gone: roll back only once it has answered.
+        with run.uninterruptible(f"Qdrant's recover of {name!r}"):
+            ops.upload_recover(q, name, path, manifest.sha256)
         return {"green_after_s": ops.wait_green(q, name, cfg.green_timeout_s)}
 
     def verify(run: Run) -> dict[str, Any]:

@@ -4,9 +4,10 @@ llama-server has no drain mode (in-flight requests die with the process), and Do
 take a network alias off a container without cutting its connections. So before the old
 instance goes, a netfilter rule in *its own* network namespace answers new connections to its
 port with a TCP reset: the gateway's connector then tries the next address its DNS lookup gave
-(the new instance), while keep-alive connections already open keep being served until
-llama-server closes them (idle 5 s, or `Connection: close` after 100 requests). When the table
-of open connections is empty, no request can reach the old instance any more.
+(the new instance), while connections already open keep being served until they end: the
+gateway reuses none (`AIOHTTP_KEEPALIVE_TIMEOUT=0` in the service table), and llama-server
+closes an idle one after 5 s. When the table of open connections is empty, no request can reach
+the old instance any more.
 
 The rule is installed with `nsenter` + `iptables` from the Docker host (root, local engine); it
 disappears with the container's namespace.

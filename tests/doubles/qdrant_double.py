@@ -144,6 +144,8 @@ class QdrantDouble(LoopbackServer):
         self.snapshots: dict[str, dict[str, SnapshotFile]] = {}
         self.snapshot_dir = snapshot_dir
         self.requests: list[tuple[str, str]] = []  # (method, path with query) of every request
+        self._answered = 0
+        self._idle = threading.Condition()
         self._lock = threading.RLock()
         self._seq = 0
         self._version = 0
@@ -164,11 +166,22 @@ class QdrantDouble(LoopbackServer):
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
         request.get_data()  # cache the body: the spec check and the handler both read it
-        response = self._answer(request)
+        try:
+            response = self._answer(request)
+        finally:
+            with self._idle:
+                self._answered += 1
+                self._idle.notify_all()
         problem = self.guard.check_response(request, response)
         if problem:
             response = _error(500, f"test double answered outside Qdrant's spec: {problem}")
         return response(environ, start_response)
+
+    def wait_idle(self, timeout_s: float = 60) -> None:
+        """Until every request received has been carried out, including ones whose client left."""
+        with self._idle:
+            if not self._idle.wait_for(lambda: self._answered >= len(self.requests), timeout_s):
+                raise TimeoutError(f"the Qdrant double is still busy after {timeout_s} s")
 
     def _answer(self, request: Request) -> Response:
         self.requests.append((request.method, request.full_path.rstrip("?")))

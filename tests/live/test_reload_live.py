@@ -66,11 +66,6 @@ def _print(title: str, figures: dict[str, Any]) -> None:
     print(f"\n{title}: {json.dumps(keep, indent=1, default=str)}")
 
 
-@pytest.mark.quarantine(
-    "intermittent since the drill and Prometheus 3 work landed (stop 13): in a full live tier the handover "
-    "either lets requests reach the secondary or leaves the gateway's pooled connections on the old "
-    "instance past the drain timeout; alone on a fresh stack all five pass"
-)
 def test_reload_with_a_changed_setting_under_load_loses_nothing(platform, stack_bytes) -> None:
     before_ids = _containers()
     figures = under_load(platform, lambda: _reload(platform, ["ctx_size=1024"]), rate=10, min_total_s=40)
@@ -92,11 +87,6 @@ def test_reload_with_a_changed_setting_under_load_loses_nothing(platform, stack_
     assert rec.steps[-1].detail["deploy_would_change"] == []  # stack.up would recreate nothing
 
 
-@pytest.mark.quarantine(
-    "intermittent since the drill and Prometheus 3 work landed (stop 13): in a full live tier the handover "
-    "either lets requests reach the secondary or leaves the gateway's pooled connections on the old "
-    "instance past the drain timeout; alone on a fresh stack all five pass"
-)
 def test_reload_with_a_broken_model_rolls_back_under_load(platform, stack_bytes) -> None:
     before_ids = _containers()
     figures = under_load(platform, lambda: _reload(platform, [], model="/models/missing.gguf"), rate=10)
@@ -109,11 +99,6 @@ def test_reload_with_a_broken_model_rolls_back_under_load(platform, stack_bytes)
     assert _containers() == before_ids  # the old instance never stopped; the stand-in is gone
 
 
-@pytest.mark.quarantine(
-    "intermittent since the drill and Prometheus 3 work landed (stop 13): in a full live tier the handover "
-    "either lets requests reach the secondary or leaves the gateway's pooled connections on the old "
-    "instance past the drain timeout; alone on a fresh stack all five pass"
-)
 def test_gpu_layers_override_changes_ngl_and_stack_config_only(platform, stack_bytes) -> None:
     from runbooks.gpu_layers import build as build_gpu
 
@@ -139,6 +124,39 @@ def test_gpu_layers_override_changes_ngl_and_stack_config_only(platform, stack_b
     assert {n: i for n, i in after.items() if n != SERVICE} == {n: i for n, i in before_ids.items() if n != SERVICE}
 
 
+def test_the_gateway_opens_a_new_backend_connection_for_every_request(platform) -> None:
+    """What the handover's drain relies on (AIOHTTP_KEEPALIVE_TIMEOUT=0 in the service table): the
+    pinned LiteLLM's aiohttp pool hands out its oldest connection first (FIFO), so under load a pool
+    that grew in a latency spike stays busy and never idles out; without reuse, the old instance's
+    connections end with their request once its drain gate is closed."""
+    import httpx
+
+    from runbooks.failover import _gateway_url, _payload
+    from runbooks.probes import gateway_headers
+    from runbooks.reload import instances, netgate
+
+    pid = instances.pid(_docker().containers.get(SERVICE))
+    port = platform.service(SERVICE).port
+    payload = _payload({"group": "chat", "max_tokens": 2})
+    ports: set[int] = set()
+    with httpx.Client(headers=gateway_headers(STACK), timeout=30) as client:
+        for _ in range(6):
+            client.post(_gateway_url(platform), json=payload).raise_for_status()
+            ports |= {c.remote_port for c in netgate.read_connections(pid, port) if c.remote == _gateway_ip()}
+    assert len(ports) >= 6, f"the gateway reused its connections to {SERVICE}: ports {sorted(ports)}"
+
+
+def _docker() -> Any:
+    import docker
+
+    return docker.from_env()
+
+
+def _gateway_ip() -> str:
+    gw = _docker().containers.get("api-gateway")
+    return next(iter(gw.attrs["NetworkSettings"]["Networks"].values()))["IPAddress"]
+
+
 def test_dry_run_is_inert(platform, stack_bytes) -> None:
     before_ids, path = _containers(), stack_file(STACK)
     options = Options(stack=STACK, service=SERVICE, dry_run=True, extra={"set": ["ctx_size=1024"]})
@@ -149,11 +167,16 @@ def test_dry_run_is_inert(platform, stack_bytes) -> None:
     assert [s.status for s in rec.steps[1:]] == ["planned"] * (len(rec.steps) - 1)
 
 
-def test_reload_status_reads_the_last_run(platform) -> None:
+def test_reload_status_reads_the_last_run(platform, stack_bytes) -> None:
+    """A reload of its own (a missing model: it acts, fails fast and rolls back), then its status."""
     from runbooks.framework.record import records
-    from runbooks.reload.status import FINAL, reload_status
+    from runbooks.reload.status import reload_status
 
+    rec = _reload(platform, [], model="/models/missing.gguf")
+    assert rec.status == "rolled-back", rec.error
     acted = [r for r in records("reload", STACK) if r["status"] not in ("dry-run", "refused")]
-    st = reload_status(STACK)  # the last reload that acted (dry runs are not reloads)
-    assert acted, "run the other live reload tests first"
-    assert st["record"] == acted[-1]["id"] and st["state"] == FINAL[acted[-1]["status"]]
+    dry = Options(stack=STACK, service=SERVICE, dry_run=True, extra={"set": ["ctx_size=1024"]})
+    assert execute(build(platform, dry), dry, platform, Display(quiet=True)).status == "dry-run"
+    st = reload_status(STACK)  # the last reload that acted: the dry run after it reloaded nothing
+    assert acted[-1]["id"] == rec.id and st["record"] == rec.id
+    assert st["state"] == "failed" and st["completed_at"] and rec.error and st["error"] == rec.error

@@ -105,27 +105,29 @@ def test_rag_cannot_be_held_changes_nothing(platform: Platform, qdrant: QdrantDo
 
 
 def test_ctrl_c_mid_restore_rolls_back(platform: Platform, qdrant: QdrantDouble, rag: RagDouble, docs: str) -> None:
-    """SIGINT while the upload is in flight: the framework rolls back to the pre-restore copy."""
+    """SIGINT while Qdrant carries out the recover: the runner waits for its answer, then rolls back
+    to the pre-restore copy, so the abandoned recover cannot land after the rollback."""
     assert run_backup(platform).exit_code == 0
     _lose_data(qdrant, docs)
     qdrant.faults.delay_s["recover_from_uploaded_snapshot"] = 1.0
-    timer = threading.Timer(0.0, lambda: None)
 
     def interrupt_when_uploading() -> None:
         deadline = time.monotonic() + 120  # only bounds a hang: on a loaded machine the upload comes late
         while time.monotonic() < deadline:
             if any("/snapshots/upload" in p for _, p in qdrant.requests):
                 os.kill(os.getpid(), signal.SIGINT)
+                qdrant.faults.delay_s.clear()  # the rollback's recover answers at once
                 return
             threading.Event().wait(0.01)
 
-    timer = threading.Thread(target=interrupt_when_uploading, daemon=True)
-    timer.start()
+    interrupter = threading.Thread(target=interrupt_when_uploading, daemon=True)
+    interrupter.start()
     record = run_restore(platform, rag, docs)
-    timer.join()
-    assert record.exit_code == 1
+    interrupter.join()
+    qdrant.wait_idle()  # a recover the runner had abandoned would land now
+    assert record.exit_code == 1, record.error
     assert step(record, "recover").status == "interrupted"
-    qdrant.faults.delay_s.clear()
+    assert [r.status for r in record.rollbacks if r.kind == "rollback"] == ["ok", "ok"]
     assert len(qdrant.collections[docs].points) == 3
     assert not rag.held
 

@@ -185,3 +185,24 @@ def test_exclusive_runbooks_refuse_while_the_stack_is_locked(runs_dir: Path) -> 
 def test_step_cannot_be_probe_and_destructive() -> None:
     with pytest.raises(ValueError, match="both"):
         Step("x", lambda run: None, probe=True, destructive=True)
+
+
+def test_a_signal_inside_uninterruptible_waits_for_the_call_then_rolls_back(runs_dir: Path) -> None:
+    """The call finishes (a far side carries it out anyway), and only then does the rollback start."""
+    import os
+    import signal
+
+    calls: list[str] = []
+
+    def act(run: Run) -> None:
+        run.on_rollback("undo act", lambda: calls.append("undo act"))
+        with run.uninterruptible("the far side"):
+            os.kill(os.getpid(), signal.SIGINT)
+            calls.append("call answered")
+        calls.append("not reached")
+
+    book = Runbook(name="demo", title="demo", exclusive=False, steps=(Step("act", act),))
+    rec = execute(book, Options(yes=True), display=QUIET)
+    assert calls == ["call answered", "undo act"]
+    assert rec.exit_code == ExitCode.FAILED and rec.steps[0].status == "interrupted"
+    assert "SIGINT" in (rec.steps[0].error or "")
