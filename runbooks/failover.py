@@ -20,12 +20,12 @@ import httpx
 from infra.render.gateway import backend_of
 from infra.spec.model import Platform, Role
 from runbooks.drill import HaltMonitor, scoped_silence, silence_plan
+from runbooks.faults.modes import MODES, PROXY_MODES, Fault
 from runbooks.framework import BadInput, Options, Run, Runbook, RunbookError, Step
 from runbooks.load import LoadGenerator, Sample, samples_as_dicts, summarize
 from runbooks.probes import gateway_headers, probe_once, wait_healthy
 from runbooks.targets import Target, target_for
 
-MODES = ("kill", "stop", "pause")
 CONSECUTIVE = 3  # answers in a row from one backend that count as "it carries the traffic"
 DEFAULTS: dict[str, Any] = {
     "group": None,
@@ -37,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "margin": 10.0,
     "max_tokens": 8,
     "hold": 0.0,
+    "stream_share": 0.25,
 }
 
 
@@ -59,11 +60,19 @@ def settings(platform: Platform, options: Options) -> dict[str, Any]:
         raise BadInput(f"gateway route {s['group']!r} has no secondary backend to fail over to")
     if s["mode"] not in MODES:
         raise BadInput(f"--mode {s['mode']!r}: choose one of {', '.join(MODES)}")
-    for key in ("rate", "duration", "fault_after", "margin", "max_failed", "max_tokens", "hold"):
+    if s["mode"] in PROXY_MODES:
+        from runbooks.faults.inject import refusal
+
+        if reason := refusal(platform):
+            raise BadInput(f"--mode {s['mode']}: {reason}")
+    floats = ("rate", "duration", "fault_after", "margin", "hold", "stream_share")
+    for key in (*floats, "max_failed", "max_tokens"):
         try:
-            s[key] = float(s[key]) if key in ("rate", "duration", "fault_after", "margin", "hold") else int(s[key])
+            s[key] = float(s[key]) if key in floats else int(s[key])
         except (TypeError, ValueError):
             raise BadInput(f"--{key.replace('_', '-')} must be a number, got {s[key]!r}") from None
+    if not 0 <= s["stream_share"] <= 1:
+        raise BadInput(f"--stream-share must be between 0 and 1 (a share of the requests), got {s['stream_share']:g}")
     if s["rate"] <= 0:
         raise BadInput(f"--rate must be a positive number of requests per second, got {s['rate']:g}")
     if s["duration"] <= 0:
@@ -160,11 +169,12 @@ def _start_load(run: Run) -> dict[str, Any]:
         _served_by(platform),
         gateway_headers(platform.stack),
         timeout_s=platform.tuning.LLM_REQUEST_TIMEOUT,
+        stream_share=s["stream_share"],
     )
     gen.start()
     run.state["load"] = gen
     run.cleanup("stop the load generator", lambda: (gen.stop(), _report(run)))
-    return {"rate": s["rate"], "url": gen.url}
+    return {"rate": s["rate"], "url": gen.url, "streamed_share": s["stream_share"]}
 
 
 def _wait_load(run: Run, until_s: float, label: str) -> None:
@@ -186,11 +196,22 @@ def _baseline(run: Run) -> dict[str, Any]:
 
 def _restore_primary(run: Run) -> None:
     platform, s, target = run.platform, run.state["settings"], _target(run)
+    if s["mode"] in PROXY_MODES:
+        _remove_proxy(run)
     if s["mode"] == "pause":
         target.unpause(s["primary"])
     target.start(s["primary"])
     svc = platform.service(s["primary"])
     asyncio.run(wait_healthy(platform, svc, svc.health.ready_within_s, target))
+
+
+def _remove_proxy(run: Run) -> None:
+    """Take the fault proxy out (idempotent) and keep what it counted."""
+    from runbooks.faults.inject import remove
+
+    injection = run.state.pop("injection", None)
+    if injection is not None:
+        run.measure("fault_proxy", remove(injection))
 
 
 def _routed_back(run: Run) -> None:
@@ -235,11 +256,19 @@ def _silence(run: Run) -> dict[str, Any]:
 
 def _fault(run: Run) -> dict[str, Any]:
     s, target, gen = run.state["settings"], _target(run), run.state["load"]
-    undo = {"kill": "start", "stop": "start", "pause": "unpause"}[s["mode"]]
+    mode = s["mode"]
+    proxied = mode in PROXY_MODES
+    undo = "remove-fault-proxy" if proxied else {"kill": "start", "stop": "start", "pause": "unpause"}[mode]
+    data: dict[str, Any] = {"services": [s["primary"]]}
+    if proxied:
+        from runbooks.faults.inject import PROXY_PORT
+
+        port = run.platform.service(s["primary"]).port
+        data = {"service": s["primary"], "port": port, "to_port": PROXY_PORT, "proxy_pid": None}
     run.state["fault_undo"] = run.on_rollback(
         f"restore {s['primary']}, wait for its health and for traffic on it",
         lambda: _undo_fault(run),
-        durable=(undo, {"services": [s["primary"]]}),
+        durable=(undo, data),
         deadline_s=s["deadline_s"],
     )
     monitor = HaltMonitor(run, gen, s["secondary"])
@@ -247,11 +276,26 @@ def _fault(run: Run) -> dict[str, Any]:
     monitor.start()
     run.cleanup("stop the halt probes", monitor.stop)
     run.state["fault_at"] = gen.now()
-    {"kill": lambda p: target.kill(p), "stop": lambda p: target.stop(p), "pause": lambda p: target.pause(p)}[s["mode"]](
-        s["primary"]
-    )
+    if proxied:
+        _inject(run, run.state["fault_undo"])
+    else:
+        {"kill": target.kill, "stop": target.stop, "pause": target.pause}[mode](s["primary"])
     run.measure("fault_at_s", round(run.state["fault_at"], 3))
-    return {"mode": s["mode"], "primary": s["primary"]}
+    return {"mode": mode, "primary": s["primary"]}
+
+
+def _inject(run: Run, undo: Any) -> None:
+    """The fault proxy in front of the primary; its PID into the durable undo as soon as it runs."""
+    from runbooks.faults.inject import inject
+    from runbooks.framework.durable import guard_dir
+
+    s = run.state["settings"]
+    stats = guard_dir() / f"{run.record.id}.fault-proxy.json"
+    injection = inject(run.platform, s["primary"], Fault(s["mode"]), s["deadline_s"], stats)
+    run.state["injection"] = injection
+    if undo.entry is not None:
+        undo.entry["data"]["proxy_pid"] = injection.proxy_pid
+        run.record.save()
 
 
 def _carried_by(gen: LoadGenerator, backend: str, since_s: float) -> float | None:
@@ -391,6 +435,16 @@ def _render(run: Run, report: dict[str, Any]) -> None:
     )
 
 
+def _fault_plan(mode: str, primary: str) -> str:
+    if mode in PROXY_MODES:
+        return f"fault proxy in front of {primary}: {PROXY_MODES[mode]}"
+    return f"docker {mode} {primary}"
+
+
+def _restore_plan(mode: str, primary: str) -> str:
+    return f"take the fault proxy out from in front of {primary}" if mode in PROXY_MODES else f"start/unpause {primary}"
+
+
 def build(platform: Platform, options: Options) -> Runbook:
     s = settings(platform, options)
 
@@ -414,7 +468,7 @@ def build(platform: Platform, options: Options) -> Runbook:
                 f"{s['mode']} {p}",
                 _fault,
                 destructive=True,
-                summary=f"docker {s['mode']} {p} (rollback: restore it; the guard does by {s['deadline_s']:g} s); "
+                summary=f"{_fault_plan(s['mode'], p)} (rollback: restore it; the guard does by {s['deadline_s']:g} s); "
                 f"halt probes every {platform.drills.probe_interval_s:g} s",
             ),
             Step(
@@ -422,7 +476,7 @@ def build(platform: Platform, options: Options) -> Runbook:
                 _secondary_carries,
                 summary=f"{CONSECUTIVE} answers in a row from {sec}" + (f"; hold {s['hold']:g} s" if s["hold"] else ""),
             ),
-            Step(f"restore {p}", _restore_step, summary=f"start/unpause {p}; wait for its health check"),
+            Step(f"restore {p}", _restore_step, summary=f"{_restore_plan(s['mode'], p)}; wait for its health check"),
             Step(
                 f"back on {p}",
                 _back_on_primary,

@@ -66,7 +66,8 @@ def restart(
         **COMMON,
         "service": "the primary to fault (default: the primary of --group)",
         "group": "gateway model group to test (default: the first route, e.g. chat)",
-        "mode": "how to fault the primary: kill | stop | pause (pause = a hung server)",
+        "mode": "kill | stop | pause (a hung server) | reset | stall | slow-first-token | stream-cut | loading "
+        "| flap | rate-limit (the last seven: a fault proxy in front of it, compose on this host)",
         "rate": "requests per second through the gateway (default 2)",
         "duration": "seconds of load in total (default 60)",
         "fault-after": "seconds of load before the fault (default 10)",
@@ -74,6 +75,7 @@ def restart(
         "margin": "seconds beyond cooldown + health interval for traffic to return (default 10)",
         "max-tokens": "max_tokens of each test completion (default 8)",
         "hold": "seconds to keep the primary faulted once the secondary carries (a soak; default 0)",
+        "stream-share": "share of requests sent with stream: true, each checked complete (default 0.25)",
     },
 )
 def failover_test(
@@ -92,6 +94,7 @@ def failover_test(
     margin: float = 10.0,
     max_tokens: int = 8,
     hold: float = 0.0,
+    stream_share: float = 0.25,
 ) -> None:
     """Fault a gateway primary under load; measure failover, latency and the return to the primary."""
     from runbooks.cli import launch, options
@@ -113,6 +116,7 @@ def failover_test(
             margin=margin,
             max_tokens=max_tokens,
             hold=hold,
+            stream_share=stream_share,
         ),
     )
 

@@ -11,7 +11,7 @@ from typing import Any
 from infra.spec.model import Platform
 from runbooks.framework.durable import kind
 
-__all__ = ["expire_silence", "recreate", "release", "restore_file", "start", "unpause"]
+__all__ = ["expire_silence", "recreate", "release", "remove_fault_proxy", "restore_file", "start", "unpause"]
 
 
 def _wait(platform: Platform, name: str, wait_s: float | None, target: Any) -> None:
@@ -98,3 +98,11 @@ def recreate(platform: Platform, data: dict[str, Any]) -> None:
     c, names = Placer(target.client, data["attrs"]).create(old, name)
     instances.attach(target.client, c, old.network, names)
     c.start()
+
+
+@kind("remove-fault-proxy")
+def remove_fault_proxy(platform: Platform, data: dict[str, Any]) -> None:
+    """Take a failover drill's fault proxy out from in front of a service (redirect, then process)."""
+    from runbooks.faults.inject import remove_durable
+
+    remove_durable(data)

@@ -16,13 +16,11 @@ disappears with the container's namespace.
 from __future__ import annotations
 
 import ipaddress
-import os
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from runbooks.framework.errors import RunbookError
+from runbooks.targets import netns
 
 # /proc/net/tcp states that still carry (or may still carry) a request.
 OPEN_STATES = {"01": "ESTABLISHED", "03": "SYN_RECV", "08": "CLOSE_WAIT"}
@@ -83,35 +81,22 @@ def read_connections(pid: int, port: int) -> list[Conn]:
 
 def unavailable_reason() -> str | None:
     """Why the gate cannot work on this machine, or None when it can."""
-    if os.geteuid() != 0:
-        return "the drain gate needs root on the Docker host (nsenter + iptables)"
-    missing = [tool for tool in ("nsenter", "iptables") if shutil.which(tool) is None]
-    if missing:
-        return (
-            f"the drain gate needs {' and '.join(missing)} on the Docker host (apt-get install -y iptables util-linux)"
-        )
-    return None
+    return netns.unavailable_reason("the drain gate")
 
 
 def _rule(port: int) -> list[str]:
     return ["-p", "tcp", "--dport", str(port), "--syn", "!", "-i", "lo", "-j", "REJECT", "--reject-with", "tcp-reset"]
 
 
-def _iptables(pid: int, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["nsenter", "-t", str(pid), "-n", "iptables", *args], capture_output=True, text=True, timeout=15
-    )
-
-
 def is_closed(pid: int, port: int) -> bool:
-    return _iptables(pid, "-C", "INPUT", *_rule(port)).returncode == 0
+    return netns.iptables(pid, "-C", "INPUT", *_rule(port)).returncode == 0
 
 
 def close(pid: int, port: int) -> None:
     """New connections to `port` of the namespace of `pid` are reset from now on (idempotent)."""
     if is_closed(pid, port):
         return
-    done = _iptables(pid, "-I", "INPUT", "1", *_rule(port))
+    done = netns.iptables(pid, "-I", "INPUT", "1", *_rule(port))
     if done.returncode != 0:
         raise RunbookError(f"could not close the drain gate (pid {pid}, port {port}): {done.stderr.strip()}")
 
@@ -121,6 +106,6 @@ def open_(pid: int, port: int) -> None:
     if not Path(f"/proc/{pid}/ns/net").exists():
         return
     while is_closed(pid, port):
-        done = _iptables(pid, "-D", "INPUT", *_rule(port))
+        done = netns.iptables(pid, "-D", "INPUT", *_rule(port))
         if done.returncode != 0:
             raise RunbookError(f"could not open the drain gate (pid {pid}, port {port}): {done.stderr.strip()}")
