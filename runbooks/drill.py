@@ -40,7 +40,7 @@ def silence_plan(platform: Platform, services: list[str]) -> str:
 
 def scoped_silence(run: Run, services: list[str], until_s: float) -> list[str]:
     """Create the drill's silences (before the fault) and register their expiry; ids created."""
-    platform = run.platform
+    platform = run.stack_platform
     url = alertmanager_url(platform)
     if not platform.drills.silence:
         return []
@@ -90,7 +90,7 @@ class HaltMonitor:
     def __init__(self, run: Run, load: LoadGenerator, secondary: str) -> None:
         self.run = run
         self.load = load
-        self.platform = run.platform
+        self.platform = run.stack_platform
         self.secondary = self.platform.service(secondary)
         self.limits = self.platform.drills
         self.probes = 0

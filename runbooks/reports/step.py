@@ -26,7 +26,7 @@ def write_report(
     prom = run.state.get("prom")
     plots, notes = [], list(run.state.get("notes", []))
     if prom is not None:
-        plots, failed = series(run.platform, prom, window)
+        plots, failed = series(run.stack_platform, prom, window)
         notes += failed
     else:
         notes.append("no Prometheus for this stack: no plots")
@@ -46,7 +46,7 @@ def write_report(
         notes=notes,
         meta=meta,
     )
-    paths = write(run.platform, report)
+    paths = write(run.stack_platform, report)
     run.measure("report", paths)
     run.display.info(f"report: {paths['html']} (and .md)")
     return paths
