@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -47,7 +48,7 @@ def scoped_silence(run: Run, services: list[str], until_s: float) -> list[str]:
     if url is None:
         run.log("[yellow]no Alertmanager in this stack: the drill goes on without a silence[/]")
         return []
-    ids = []
+    ids: list[str] = []
     for service in services:
         alerts = drill_alerts(platform, service)
         if not alerts:
@@ -61,7 +62,7 @@ def scoped_silence(run: Run, services: list[str], until_s: float) -> list[str]:
         data = {"url": url, "id": sid, "matchers": matchers, "clear_within_s": platform.drills.silence_clear_s}
         run.cleanup(
             f"expire silence {sid} ({'|'.join(alerts)} of {service})",
-            lambda data=data: expire_when_clear(data),
+            partial(expire_when_clear, data),
             durable=("expire-silence", data),
             deadline_s=until_s,
         )

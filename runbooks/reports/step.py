@@ -11,7 +11,7 @@ from typing import Any
 
 from runbooks.daily.findings import Finding, worst
 from runbooks.framework import Run
-from runbooks.reports.model import Report
+from runbooks.reports.model import Plot, Report
 from runbooks.weekly.window import Window
 
 __all__ = ["write_report"]
@@ -24,7 +24,8 @@ def write_report(
     from runbooks.reports.write import write
 
     prom = run.state.get("prom")
-    plots, notes = [], list(run.state.get("notes", []))
+    plots: list[Plot] = []
+    notes = list(run.state.get("notes", []))
     if prom is not None:
         plots, failed = series(run.stack_platform, prom, window)
         notes += failed

@@ -18,7 +18,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from infra.spec.model import Platform
-from runbooks.targets.base import ExecResult, ServiceState, TargetError, TargetUnreachable
+from runbooks.targets.base import ExecResult, Health, ServiceState, Status, TargetError, TargetUnreachable
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
@@ -149,8 +149,8 @@ class KubernetesTarget:
         ready = (wl.status.ready_replicas or 0) if wl.status else 0
         if want == 0:
             return ServiceState(service, "stopped", instance=wl.metadata.name)
-        status = "running" if ready >= 1 else "starting"
-        health = "healthy" if ready >= want else ("starting" if ready == 0 else "unhealthy")
+        status: Status = "running" if ready >= 1 else "starting"
+        health: Health = "healthy" if ready >= want else ("starting" if ready == 0 else "unhealthy")
         return ServiceState(service, status, health=health, instance=wl.metadata.name)
 
     def stop(self, service: str, timeout_s: float = 10) -> None:
