@@ -23,7 +23,7 @@ COLOURS = {"ok": "green", "warn": "yellow", "fail": "red", "n/a": "dim"}
 
 
 def _services(run: Run) -> list[Service]:
-    platform = run.platform
+    platform = run.stack_platform
     if run.options.service:
         return [platform.service(run.options.service)]
     return platform.enabled()
@@ -32,19 +32,19 @@ def _services(run: Run) -> list[Service]:
 def _target(run: Run) -> Any:
     """The framework's target; on EKS bound to the stack's inference namespace and context."""
     if "target" not in run.state:
-        if run.platform.target == "eks":
-            run.state["target"] = kube.k8s_target(run.platform)
+        if run.stack_platform.target == "eks":
+            run.state["target"] = kube.k8s_target(run.stack_platform)
         else:
             from runbooks.targets import target_for
 
-            run.state["target"] = target_for(run.platform)
+            run.state["target"] = target_for(run.stack_platform)
     return run.state["target"]
 
 
 def _prom(run: Run) -> Prometheus | None:
     """A client for the stack's Prometheus (closed by the verdict step); None when there is none."""
     if "prom" not in run.state:
-        url = prometheus_url(run.platform, run.options.extra.get("prometheus_url"))
+        url = prometheus_url(run.stack_platform, run.options.extra.get("prometheus_url"))
         run.state["prom"] = Prometheus(url) if url else None
     return run.state["prom"]
 
@@ -67,7 +67,7 @@ def _containers(run: Run) -> dict[str, Any]:
 
 def _health(run: Run) -> dict[str, Any]:
     def check() -> list[Finding]:
-        found, notes = services.health(run.platform, _services(run))
+        found, notes = services.health(run.stack_platform, _services(run))
         run.state.setdefault("notes", []).extend(notes)
         return found
 
@@ -75,11 +75,11 @@ def _health(run: Run) -> dict[str, Any]:
 
 
 def _gpu(run: Run) -> dict[str, Any]:
-    return _record(run, "gpu-memory", lambda: gpu.gpu(run.platform, _prom(run)))
+    return _record(run, "gpu-memory", lambda: gpu.gpu(run.stack_platform, _prom(run)))
 
 
 def _logs(run: Run) -> dict[str, Any]:
-    cfg = run.platform.daily_check
+    cfg = run.stack_platform.daily_check
     window = float(run.options.extra.get("since_h") or cfg.log_window_h)
     return _record(
         run,
@@ -92,7 +92,7 @@ def _logs(run: Run) -> dict[str, Any]:
 
 def _disk(run: Run) -> dict[str, Any]:
     def check() -> list[Finding]:
-        platform = run.platform
+        platform = run.stack_platform
         found = disk.host_disks(platform, _target(run), _services(run), platform.daily_check)
         ne = platform.services.get(NODE_EXPORTER)
         prom = _prom(run)
@@ -108,8 +108,8 @@ def _disk(run: Run) -> dict[str, Any]:
 
 def _kubernetes(run: Run) -> dict[str, Any]:
     def check() -> list[Finding]:
-        if run.platform.target != "eks":
-            return kube.not_applicable(run.platform)
+        if run.stack_platform.target != "eks":
+            return kube.not_applicable(run.stack_platform)
         target = _target(run)
         return kube.gpu_nodes(target) + kube.pods(target)
 
@@ -117,7 +117,9 @@ def _kubernetes(run: Run) -> dict[str, Any]:
 
 
 def _metrics(run: Run) -> dict[str, Any]:
-    return _record(run, "slo", lambda: metrics.slo(run.platform, _prom(run)) + metrics.cost(run.platform, _prom(run)))
+    return _record(
+        run, "slo", lambda: metrics.slo(run.stack_platform, _prom(run)) + metrics.cost(run.stack_platform, _prom(run))
+    )
 
 
 def counts(findings: list[Finding]) -> dict[str, int]:
@@ -150,7 +152,7 @@ def _report(run: Run, findings: list[Finding]) -> None:
     from runbooks.reports.step import write_report
     from runbooks.weekly.window import Window
 
-    hours = float(run.options.extra.get("since_h") or run.platform.daily_check.log_window_h)
+    hours = float(run.options.extra.get("since_h") or run.stack_platform.daily_check.log_window_h)
     window = Window(f"{hours:g} h", int(hours * 3600), time.time())
     write_report(run, "daily-check", f"Daily check: {run.options.stack}", findings, window, counts(findings))
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -40,14 +41,14 @@ def silence_plan(platform: Platform, services: list[str]) -> str:
 
 def scoped_silence(run: Run, services: list[str], until_s: float) -> list[str]:
     """Create the drill's silences (before the fault) and register their expiry; ids created."""
-    platform = run.platform
+    platform = run.stack_platform
     url = alertmanager_url(platform)
     if not platform.drills.silence:
         return []
     if url is None:
         run.log("[yellow]no Alertmanager in this stack: the drill goes on without a silence[/]")
         return []
-    ids = []
+    ids: list[str] = []
     for service in services:
         alerts = drill_alerts(platform, service)
         if not alerts:
@@ -61,7 +62,7 @@ def scoped_silence(run: Run, services: list[str], until_s: float) -> list[str]:
         data = {"url": url, "id": sid, "matchers": matchers, "clear_within_s": platform.drills.silence_clear_s}
         run.cleanup(
             f"expire silence {sid} ({'|'.join(alerts)} of {service})",
-            lambda data=data: expire_when_clear(data),
+            partial(expire_when_clear, data),
             durable=("expire-silence", data),
             deadline_s=until_s,
         )
@@ -90,7 +91,7 @@ class HaltMonitor:
     def __init__(self, run: Run, load: LoadGenerator, secondary: str) -> None:
         self.run = run
         self.load = load
-        self.platform = run.platform
+        self.platform = run.stack_platform
         self.secondary = self.platform.service(secondary)
         self.limits = self.platform.drills
         self.probes = 0

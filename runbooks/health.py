@@ -316,7 +316,7 @@ def _explain_down(run: Run, report: HealthReport) -> None:
     from runbooks.targets import TargetError, target_for
 
     try:
-        target = target_for(run.platform)
+        target = target_for(run.stack_platform)
         for row in down:
             st = target.state(row.service)
             extra = f" ({st.exit_code})" if st.status == "exited" else ""
@@ -348,7 +348,7 @@ def render(run: Run, report: HealthReport) -> None:
 
 
 def _sweep_step(run: Run) -> dict[str, Any]:
-    platform = run.platform
+    platform = run.stack_platform
     strict = bool(run.options.extra.get("strict"))
     names = [run.options.service] if run.options.service else [s.name for s in platform.enabled()]
     report = asyncio.run(sweep(platform, [platform.service(n) for n in names]))

@@ -58,12 +58,12 @@ def critical_path(platform: Platform, names: list[str], waits: dict[str, float])
 
 def _target(run: Run) -> Target:
     if "target" not in run.state:
-        run.state["target"] = target_for(run.platform)
+        run.state["target"] = target_for(run.stack_platform)
     return run.state["target"]
 
 
 def _preflight(run: Run) -> dict[str, Any]:
-    platform, names = run.platform, run.state["scope"]
+    platform, names = run.stack_platform, run.state["scope"]
     target = _target(run)
     target.ping()
     missing = [n for n in names if target.state(n).status == "missing"]
@@ -90,7 +90,7 @@ def deadline_for(platform: Platform, names: list[str], options: Options) -> floa
 
 
 def _stop(run: Run) -> dict[str, Any]:
-    platform, names, target = run.platform, run.state["scope"], _target(run)
+    platform, names, target = run.stack_platform, run.state["scope"], _target(run)
     deadline = deadline_for(platform, names, run.options)
     scoped_silence(run, names, deadline)
     run.state["stop_undo"] = run.on_rollback(
@@ -110,7 +110,7 @@ def _stop(run: Run) -> dict[str, Any]:
 
 async def _start_graph(run: Run, names: list[str], target: Target) -> dict[str, dict[str, float]]:
     """Start each service once its in-scope dependencies are healthy; wait on its own health."""
-    platform, t0 = run.platform, time.monotonic()
+    platform, t0 = run.stack_platform, time.monotonic()
     healthy = {n: asyncio.Event() for n in names}
     out: dict[str, dict[str, float]] = {}
 
@@ -148,7 +148,7 @@ def _start(run: Run) -> dict[str, Any]:
     run.state["stop_undo"].settle()
     total = round(time.monotonic() - t0, 3)
     waits = {n: v["healthy_after_s"] for n, v in per_service.items()}
-    cp = round(critical_path(run.platform, names, waits), 3)
+    cp = round(critical_path(run.stack_platform, names, waits), 3)
     run.measure("time_to_healthy_s", {n: v["healthy_after_s"] for n, v in per_service.items()})
     run.measure("start_offsets_s", {n: v["started_at_s"] for n, v in per_service.items()})
     run.measure("start_call_s", {n: v["start_call_s"] for n, v in per_service.items()})
@@ -169,7 +169,7 @@ def _ensure_running(run: Run) -> None:
 def _verify(run: Run) -> dict[str, Any]:
     from runbooks.health import sweep
 
-    platform = run.platform
+    platform = run.stack_platform
     report = asyncio.run(sweep(platform, [platform.service(n) for n in run.state["scope"]]))
     down = [r.service for r in report.services if not r.up and r.state != "skipped"]
     if down:

@@ -39,8 +39,8 @@ def scrape_seconds(text: str) -> float:
 
 def window(run: Run) -> Window:
     if "window" not in run.state:
-        text = run.options.extra.get("window") or run.platform.weekly_check.window
-        run.state["window"] = Window.parse(text, scrape_seconds(run.platform.alerting.scrape_interval))
+        text = run.options.extra.get("window") or run.stack_platform.weekly_check.window
+        run.state["window"] = Window.parse(text, scrape_seconds(run.stack_platform.alerting.scrape_interval))
     return run.state["window"]
 
 
@@ -51,7 +51,7 @@ def _record(run: Run, check: str, fn: Any) -> dict[str, Any]:
 def _logs(run: Run) -> dict[str, Any]:
     from runbooks.weekly.logs import logs
 
-    return _record(run, "logs", lambda: logs(run.platform, daily_check._target(run), daily_check._services(run)))
+    return _record(run, "logs", lambda: logs(run.stack_platform, daily_check._target(run), daily_check._services(run)))
 
 
 def _images(run: Run) -> dict[str, Any]:
@@ -59,32 +59,34 @@ def _images(run: Run) -> dict[str, Any]:
 
     services = daily_check._services(run)
     return _record(
-        run, "images", lambda: pins(run.platform, daily_check._target(run), services) + releases(run.platform, services)
+        run,
+        "images",
+        lambda: pins(run.stack_platform, daily_check._target(run), services) + releases(run.stack_platform, services),
     )
 
 
 def _slo(run: Run) -> dict[str, Any]:
     from runbooks.weekly.slo import slo
 
-    return _record(run, "slo", lambda: slo(run.platform, daily_check._prom(run), window(run)))
+    return _record(run, "slo", lambda: slo(run.stack_platform, daily_check._prom(run), window(run)))
 
 
 def _capacity(run: Run) -> dict[str, Any]:
     from runbooks.weekly.capacity import capacity
 
-    return _record(run, "capacity", lambda: capacity(run.platform, daily_check._prom(run), window(run)))
+    return _record(run, "capacity", lambda: capacity(run.stack_platform, daily_check._prom(run), window(run)))
 
 
 def _cost(run: Run) -> dict[str, Any]:
     from runbooks.weekly.cost import cost
 
-    return _record(run, "cost", lambda: cost(run.platform, daily_check._prom(run), window(run)))
+    return _record(run, "cost", lambda: cost(run.stack_platform, daily_check._prom(run), window(run)))
 
 
 def _backup(run: Run) -> dict[str, Any]:
     from runbooks.weekly.qdrant_verify import verify_backups
 
-    return _record(run, "backup-restore", lambda: verify_backups(run.platform))
+    return _record(run, "backup-restore", lambda: verify_backups(run.stack_platform))
 
 
 def render(run: Run, findings: list[Finding]) -> None:

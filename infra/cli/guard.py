@@ -62,7 +62,8 @@ def _typed_set_value(self: Argument, value: Any, cast: bool = True) -> None:
         _set_value(self, value, cast)
     except ValueError:
         noun = NOUNS.get(self.kind, getattr(self.kind, "__name__", str(self.kind)))
-        raise ParseError(f"error: --{self.name.replace('_', '-')}: {value!r} is not {noun}") from None
+        flag = self.name or self.names[0]  # invoke types `name` Optional; it is attr_name or the first name
+        raise ParseError(f"error: --{flag.replace('_', '-')}: {value!r} is not {noun}") from None
 
 
 _set_value = Argument.set_value

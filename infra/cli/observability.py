@@ -18,8 +18,8 @@ def export(c: Context, stack: str = "local", out: str = "build/observability") -
     result = export_files(load_platform(stack), Path(out))
     for path in result.written:
         print(path)
-    for path in result.skipped:
-        print(f"not exported (holds only a secret): {path}")
+    for mounted in result.skipped:
+        print(f"not exported (holds only a secret): {mounted}")
 
 
 @task

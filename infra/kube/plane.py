@@ -37,6 +37,7 @@ __all__ = [
     "ControlPlane",
     "KubeNotRunning",
     "KubeStartFailed",
+    "is_ours",
 ]
 
 CONTEXT = "inferops-local"
@@ -103,12 +104,12 @@ class ControlPlane:
         self._write_kubeconfigs(pki)
         self.record.write_text(json.dumps({"ports": self.ports, "processes": {}}, indent=1))
         try:
-            self._spawn("etcd", self._etcd_args())
-            self._spawn("kube-apiserver", self._apiserver_args(pki))
+            self.spawn("etcd", self._etcd_args())
+            self.spawn("kube-apiserver", self._apiserver_args(pki))
             self._wait_ready(pki)
-            self._spawn("kube-controller-manager", self._controller_manager_args(pki))
-            self._spawn("kube-scheduler", self._scheduler_args())
-            self._spawn("kwok", self._kwok_args())
+            self.spawn("kube-controller-manager", self._controller_manager_args(pki))
+            self.spawn("kube-scheduler", self._scheduler_args())
+            self.spawn("kwok", self._kwok_args())
         except BaseException:
             self.down()
             raise
@@ -205,7 +206,7 @@ class ControlPlane:
             path.touch(mode=0o600)
             path.write_text(yaml.safe_dump(kubeconfig_doc(self.server, pki, user)))
 
-    def _spawn(self, name: str, args: list[str]) -> None:
+    def spawn(self, name: str, args: list[str]) -> None:
         """Start one process in its own session, its output in logs/<name>.log, its pid recorded."""
         binary = Path(args[0])
         if not binary.is_file():
@@ -253,16 +254,16 @@ class ControlPlane:
 
     def _alive(self, name: str) -> bool:
         entry = self.processes().get(name)
-        return entry is not None and _is_ours(entry["pid"], entry["cmdline"])
+        return entry is not None and is_ours(entry["pid"], entry["cmdline"])
 
     def running(self) -> bool:
         """Whether any process this state directory started is still running."""
-        return any(_is_ours(p["pid"], p["cmdline"]) for p in self.processes().values())
+        return any(is_ours(p["pid"], p["cmdline"]) for p in self.processes().values())
 
     def status(self) -> dict[str, str]:
         """name -> 'running (pid N)' or 'stopped' for each process `up` started."""
         return {
-            name: f"running (pid {p['pid']})" if _is_ours(p["pid"], p["cmdline"]) else "stopped"
+            name: f"running (pid {p['pid']})" if is_ours(p["pid"], p["cmdline"]) else "stopped"
             for name, p in self.processes().items()
         }
 
@@ -301,7 +302,7 @@ def kubeconfig_doc(server: str, pki: Pki, user: str) -> dict[str, Any]:
     }
 
 
-def _is_ours(pid: int, cmdline: list[str]) -> bool:
+def is_ours(pid: int, cmdline: list[str]) -> bool:
     """The pid runs the command `up` started (a recycled pid of another program is not ours)."""
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -312,14 +313,14 @@ def _is_ours(pid: int, cmdline: list[str]) -> bool:
 
 def _stop(pid: int, cmdline: list[str]) -> bool:
     """SIGTERM the process group `up` created, SIGKILL it if it outlives STOP_S; True if it ran."""
-    if not _is_ours(pid, cmdline):
+    if not is_ours(pid, cmdline):
         return False
     os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_S
-    while _is_ours(pid, cmdline) and time.monotonic() < deadline:
+    while is_ours(pid, cmdline) and time.monotonic() < deadline:
         _reap(pid)
         time.sleep(0.1)
-    if _is_ours(pid, cmdline):
+    if is_ours(pid, cmdline):
         os.killpg(pid, signal.SIGKILL)
     _reap(pid)
     return True

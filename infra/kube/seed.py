@@ -151,7 +151,11 @@ class _CrdLoader(yaml.SafeLoader):
     prometheus-operator CRDs' enums) has no constructor in PyYAML's SafeLoader."""
 
 
-_CrdLoader.add_constructor("tag:yaml.org,2002:value", _CrdLoader.construct_yaml_str)
+def _value_as_str(loader: _CrdLoader, node: yaml.Node) -> str:
+    return loader.construct_yaml_str(node)
+
+
+_CrdLoader.add_constructor("tag:yaml.org,2002:value", _value_as_str)
 
 
 def install_crds(api: Any, crd_dir: Path = CRD_DIR, timeout_s: float = 60) -> list[str]:
@@ -201,9 +205,11 @@ def recycle_volumes(api: Any) -> list[str]:
     from kubernetes import client
 
     core = client.CoreV1Api(api)
-    freed = []
+    freed: list[str] = []
     for pv in core.list_persistent_volume().items:
-        if pv.status.phase == "Released" and pv.spec.storage_class_name:
-            core.patch_persistent_volume(pv.metadata.name, {"spec": {"claimRef": None}})
-            freed.append(pv.metadata.name)
+        name = pv.metadata.name if pv.metadata else None
+        released = pv.status is not None and pv.status.phase == "Released"
+        if name and released and pv.spec is not None and pv.spec.storage_class_name:
+            core.patch_persistent_volume(name, {"spec": {"claimRef": None}})
+            freed.append(name)
     return freed

@@ -13,7 +13,7 @@ from typing import Any
 
 from grafana_foundation_sdk.builders import bargauge, dashboard, piechart, prometheus, stat, timeseries
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
-from grafana_foundation_sdk.models.dashboard import DataSourceRef
+from grafana_foundation_sdk.models.dashboard import Dashboard, DataSourceRef
 
 from infra.spec.model import Platform
 
@@ -42,7 +42,7 @@ def _quantile(q: float) -> str:
     return f"histogram_quantile({q}, sum by (le) (rate({LATENCY}_bucket[{RI}])))"
 
 
-def inference_dashboard(platform: Platform) -> dashboard.Dashboard:
+def inference_dashboard(platform: Platform) -> Dashboard:
     ts = timeseries
     panels = [
         # 1-12: seed 002's panels, in its order.
@@ -91,7 +91,7 @@ def inference_dashboard(platform: Platform) -> dashboard.Dashboard:
     return _dashboard(platform, "inference", "Inference platform", panels)
 
 
-def gpu_dashboard(platform: Platform) -> dashboard.Dashboard:
+def gpu_dashboard(platform: Platform) -> Dashboard:
     panels = [
         _panel(timeseries, "GPU utilisation", [("DCGM_FI_DEV_GPU_UTIL", "{{Hostname}} gpu {{gpu}}")], "percent"),
         _panel(timeseries, "GPU memory used", [(
@@ -108,7 +108,7 @@ def gpu_dashboard(platform: Platform) -> dashboard.Dashboard:
     return _dashboard(platform, "gpu", "GPU and host", panels)
 
 
-def _dashboard(platform: Platform, uid: str, title: str, panels: list[Any]) -> dashboard.Dashboard:
+def _dashboard(platform: Platform, uid: str, title: str, panels: list[Any]) -> Dashboard:
     board = (
         dashboard.Dashboard(f"{title} ({platform.stack})")
         .uid(f"inferops-{uid}")

@@ -119,6 +119,10 @@ def _nightly_batch() -> tuple[MaintenanceWindow, ...]:
     return (MaintenanceWindow(name="nightly-batch", times=(TimeRange(start="00:00", end="07:00"),)),)
 
 
+def _severity_routes() -> dict[Severity, tuple[str, ...]]:
+    return {"critical": ("pager", "chat"), "warning": ("chat",), "info": ("chat",)}
+
+
 class Alerting(Strict):
     """The `inferops:alerting` section: defaults are seed 003's routes and timings."""
 
@@ -129,9 +133,7 @@ class Alerting(Strict):
     )
     default_receiver: str = "chat"
     # severity -> receivers, in order; each gets the alert (Alertmanager `continue`).
-    routes: dict[Severity, tuple[str, ...]] = Field(
-        default_factory=lambda: {"critical": ("pager", "chat"), "warning": ("chat",), "info": ("chat",)}
-    )
+    routes: dict[Severity, tuple[str, ...]] = Field(default_factory=_severity_routes)
     group_wait: str = "30s"
     group_interval: str = "5m"
     repeat_interval: str = "4h"

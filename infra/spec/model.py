@@ -176,6 +176,10 @@ class Tuning(Strict):
         return self
 
 
+def _gateway_routes() -> dict[str, tuple[str, ...]]:
+    return {"chat": ("inference-chat", "inference-code"), "code": ("inference-code", "inference-chat")}
+
+
 class Gateway(Strict):
     """LiteLLM router settings measured to lose no request when a primary dies."""
 
@@ -187,12 +191,7 @@ class Gateway(Strict):
     # LiteLLM's 60 s default, or it keeps receiving traffic.
     health_check_timeout_s: float = Field(10, gt=0, le=600)
     # model group -> backends in priority order (first is the primary)
-    routes: dict[str, tuple[str, ...]] = Field(
-        default_factory=lambda: {
-            "chat": ("inference-chat", "inference-code"),
-            "code": ("inference-code", "inference-chat"),
-        }
-    )
+    routes: dict[str, tuple[str, ...]] = Field(default_factory=_gateway_routes)
 
 
 class Platform(Strict):

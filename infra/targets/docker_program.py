@@ -9,6 +9,7 @@ a dependent is created only after what it needs is healthy — the seed's
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 
 import pulumi
 import pulumi_docker as docker
@@ -114,13 +115,20 @@ def _container(
 def _envs(plan: ContainerPlan, secrets: SecretSource) -> list[pulumi.Input[str]]:
     envs: list[pulumi.Input[str]] = [f"{k}={v}" for k, v in sorted(plan.env.items())]
     for var, key in sorted(plan.secret_env.items()):
-        envs.append(pulumi.Output.secret(secrets[key]).apply(lambda value, var=var: f"{var}={value}"))
+        secret: pulumi.Output[str] = pulumi.Output.secret(secrets[key])
+        envs.append(secret.apply(partial(_assignment, var)))
     return envs
+
+
+def _assignment(var: str, value: str) -> str:
+    return f"{var}={value}"
 
 
 def _upload(f: ConfigFile, secrets: SecretSource) -> docker.ContainerUploadArgs:
     if not f.is_secret:
         return docker.ContainerUploadArgs(file=f.path, content=f.content())
     values = pulumi.Output.all(*(secrets[k] for k in f.secret_keys))
-    content = pulumi.Output.secret(values.apply(lambda vals: f.content(dict(zip(f.secret_keys, vals, strict=True)))))
+    content: pulumi.Output[str] = pulumi.Output.secret(
+        values.apply(lambda vals: f.content(dict(zip(f.secret_keys, vals, strict=True))))
+    )
     return docker.ContainerUploadArgs(file=f.path, content=content)

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from infra.errors import Failed
 from infra.spec.model import Platform
 from runbooks.daily.disk import local_engine
-from runbooks.daily.findings import Finding, by_level
+from runbooks.daily.findings import Finding, Verdict, by_level
 from runbooks.daily.prom import PromError, Prometheus, condition
 from runbooks.gpu.errors import MemoryReadingError
 from runbooks.gpu.memory import DCGM_QUERY, NVIDIA_SMI_ARGS, GpuMemory, _gpu_key, parse_dcgm, parse_nvidia_smi_csv
@@ -104,7 +104,7 @@ def temp_finding(platform: Platform, gpu: str, temp_c: float, source: str) -> Fi
 
 def util_finding(platform: Platform, gpu: str, util_pct: float, source: str) -> Finding:
     low = platform.daily_check.gpu_util_low_pct
-    verdict = "warn" if util_pct < low else "ok"
+    verdict: Verdict = "warn" if util_pct < low else "ok"
     note = f", under {low:g} %: cost optimisation candidate" if verdict == "warn" else ""
     return Finding("gpu-utilisation", gpu, verdict, f"{util_pct:.0f} % busy ({source}){note}", {"util_pct": util_pct})
 

@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from infra.spec.model import Platform, Service
 from runbooks.daily.findings import Finding, Verdict
@@ -64,7 +65,12 @@ def containers(target: Target, services: Iterable[Service]) -> list[Finding]:
 
 def health_finding(svc: Service, row: ServiceHealth) -> Finding:
     """runbook.health's verdict on one service, with the gateway's and Prometheus' views as warnings."""
-    data = {"state": row.state, "http_status": row.http_status, "latency_ms": row.latency_ms, "url": row.url}
+    data: dict[str, Any] = {
+        "state": row.state,
+        "http_status": row.http_status,
+        "latency_ms": row.latency_ms,
+        "url": row.url,
+    }
     if row.load:
         data["load"] = row.load
     if row.state == "skipped":

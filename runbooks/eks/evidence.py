@@ -80,7 +80,8 @@ class ContainerEvidence:
 
     @classmethod
     def of(cls, d: dict[str, Any], init: bool = False) -> ContainerEvidence:
-        state_name, state = next(iter((d.get("state") or {}).items()), ("unknown", {}))
+        states: dict[str, dict[str, Any]] = d.get("state") or {}
+        state_name, state = next(iter(states.items()), ("unknown", {}))
         last = (d.get("lastState") or {}).get("terminated") or {}
         return cls(
             name=d.get("name", ""),

@@ -149,7 +149,7 @@ class Reader:
     def exec(self, pod: str, command: list[str]) -> ExecEvidence:
         """`kubectl exec` of one command; an exec that cannot run is evidence too (exit_code None)."""
         try:
-            result = self.target._exec_pod(pod, command)
+            result = self.target.exec_pod(pod, command)
             found = ExecEvidence(pod, tuple(command), result.exit_code, result.output)
         except TargetError as err:
             found = ExecEvidence(pod, tuple(command), None, str(err))

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from runbooks.framework.record import StepRecord, now_iso
 from runbooks.framework.step import Options, Runbook
@@ -30,7 +30,7 @@ MARKS = {"ok": "[green]✓[/]", "failed": "[red]✗[/]", "interrupted": "[yellow
 class StepProgress:
     """Handle a step uses to show what it is doing (`run.progress.update("12 requests, 0 failed")`)."""
 
-    def __init__(self, progress: Progress | None, task_id: int | None, name: str) -> None:
+    def __init__(self, progress: Progress | None, task_id: TaskID | None, name: str) -> None:
         self._progress = progress
         self._task_id = task_id
         self._name = name

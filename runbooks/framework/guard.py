@@ -85,9 +85,10 @@ def spawn_guard(run: Run, lock: StackLock | None) -> int:
     while it may still be rolling back."""
     record = run.record
     path = record.save()
-    save_platform_snapshot(record.id, run.platform)
+    save_platform_snapshot(record.id, run.stack_platform)
     log = (guard_dir() / f"{record.id}.guard.log").open("a")
-    fds = (lock.fileno(),) if lock is not None and lock.fileno() is not None else ()
+    locked = lock.fileno() if lock is not None else None
+    fds = (locked,) if locked is not None else ()
     env = {**os.environ, RUNS_ENV: str(runs_dir()), "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "runbooks.framework.guard", str(path)],

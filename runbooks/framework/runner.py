@@ -30,7 +30,7 @@ from typing import Any
 from infra.errors import ExitCode, InferopsError, Missing
 from infra.spec.model import Platform
 from runbooks.framework.display import Display, StepProgress
-from runbooks.framework.errors import BadInput, Interrupted
+from runbooks.framework.errors import BadInput, Interrupted, RunbookError
 from runbooks.framework.lock import StackLock
 from runbooks.framework.record import RunRecord, StepRecord, now_iso
 from runbooks.framework.step import Options, Runbook, Step
@@ -84,6 +84,13 @@ class Run:
         self._main_ident = threading.main_thread().ident
         self._shielding: str | None = None  # what `uninterruptible` is waiting for
         self._deferred: str | None = None  # the first signal that arrived meanwhile
+
+    @property
+    def stack_platform(self) -> Platform:
+        """The platform the run acts on; RunbookError for a step that needs one when the run was given none."""
+        if self.platform is None:
+            raise RunbookError(f"runbook {self.runbook.name!r} needs the stack's platform and was run without one")
+        return self.platform
 
     def on_rollback(
         self,

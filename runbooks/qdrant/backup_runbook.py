@@ -16,7 +16,7 @@ def _qdrant(run: Run) -> Any:
     from runbooks.qdrant.connection import Qdrant
 
     if "qdrant" not in run.state:
-        run.state["qdrant"] = Qdrant.for_platform(run.platform)
+        run.state["qdrant"] = Qdrant.for_platform(run.stack_platform)
         run.cleanup("close connections", run.state["qdrant"].close)
     return run.state["qdrant"]
 
@@ -30,7 +30,7 @@ def _health(run: Run) -> dict[str, Any]:
 def _location(run: Run) -> dict[str, Any]:
     from runbooks.qdrant.store import open_store
 
-    store = open_store(run.platform)
+    store = open_store(run.stack_platform)
     run.cleanup("close the backup location", store.close)
     store.ensure_writable("")
     run.state["store"] = store
@@ -42,7 +42,7 @@ def _backup(run: Run) -> dict[str, Any]:
 
     from runbooks.qdrant.backup import backup
 
-    cfg = run.platform.backup
+    cfg = run.stack_platform.backup
     names = list(run.options.extra.get("collection") or [])
     results = backup(_qdrant(run), run.state["store"], names, cfg.keep_last, cfg.keep_on_server, cfg.probe_limit)
     table = Table(title="qdrant backup", title_justify="left")

@@ -113,7 +113,7 @@ def error_message(err: BaseException) -> str:
         body = err.content
     elif hasattr(err, "response") and getattr(err, "response", None) is not None:
         try:
-            body = err.response.content  # type: ignore[union-attr]
+            body = err.response.content
         except Exception:
             body = None
     if body:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-FORMAT = "inferops-qdrant-backup/1"
+FORMAT: Final = "inferops-qdrant-backup/1"
 SUFFIX = ".manifest.json"
 
 

@@ -99,7 +99,7 @@ def run_probe(q: Qdrant, name: str, vector: list[float], using: str | None, limi
         search_params=models.SearchParams(exact=True),
         with_payload=False,
     )
-    return [p.id for p in result.points]
+    return [p.id if isinstance(p.id, int | str) else str(p.id) for p in result.points]  # a UUID as Qdrant writes it
 
 
 def create_snapshot(q: Qdrant, name: str) -> Snapshot:

@@ -22,13 +22,14 @@ def draw(plot: Plot) -> bytes:
     matplotlib.use("Agg", force=True)
     import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
+    import numpy as np  # matplotlib's own array type: its stubs take datetimes in an array, not a list
 
     fig, ax = plt.subplots(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
     try:
         for line in plot.lines:
             if line.points:
                 xs = [datetime.fromtimestamp(t, UTC) for t, _ in line.points]
-                ax.plot(xs, [v for _, v in line.points], label=line.label, linewidth=1.4)
+                ax.plot(np.asarray(xs), [v for _, v in line.points], label=line.label, linewidth=1.4)
         if plot.limit is not None:
             ax.axhline(plot.limit, color="#c0392b", linestyle="--", linewidth=1, label=plot.limit_label or "limit")
         if plot.empty:

@@ -11,7 +11,7 @@ from typing import Any
 
 from runbooks.daily.findings import Finding, worst
 from runbooks.framework import Run
-from runbooks.reports.model import Report
+from runbooks.reports.model import Plot, Report
 from runbooks.weekly.window import Window
 
 __all__ = ["write_report"]
@@ -24,9 +24,10 @@ def write_report(
     from runbooks.reports.write import write
 
     prom = run.state.get("prom")
-    plots, notes = [], list(run.state.get("notes", []))
+    plots: list[Plot] = []
+    notes = list(run.state.get("notes", []))
     if prom is not None:
-        plots, failed = series(run.platform, prom, window)
+        plots, failed = series(run.stack_platform, prom, window)
         notes += failed
     else:
         notes.append("no Prometheus for this stack: no plots")
@@ -46,7 +47,7 @@ def write_report(
         notes=notes,
         meta=meta,
     )
-    paths = write(run.platform, report)
+    paths = write(run.stack_platform, report)
     run.measure("report", paths)
     run.display.info(f"report: {paths['html']} (and .md)")
     return paths

@@ -18,7 +18,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from infra.spec.model import Platform
-from runbooks.targets.base import ExecResult, ServiceState, TargetError, TargetUnreachable
+from runbooks.targets.base import ExecResult, Health, ServiceState, Status, TargetError, TargetUnreachable
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
@@ -95,7 +95,7 @@ class KubernetesTarget:
     def ping(self) -> None:
         self._call("list workloads", self.apps.list_namespaced_deployment, self.namespace, limit=1)
 
-    def _workload(self, service: str) -> tuple[str, Any]:
+    def workload(self, service: str) -> tuple[str, Any]:
         """('deployment'|'statefulset', object) of the service; WorkloadMissing when neither exists."""
         from kubernetes.client.exceptions import ApiException
 
@@ -112,12 +112,12 @@ class KubernetesTarget:
         raise WorkloadMissing(f"no Deployment or StatefulSet {service!r} in {self.where}; is the stack deployed?")
 
     def _patch(self, service: str, body: dict[str, Any]) -> None:
-        kind, _ = self._workload(service)
+        kind, _ = self.workload(service)
         fn = self.apps.patch_namespaced_deployment if kind == "deployment" else self.apps.patch_namespaced_stateful_set
         self._call(f"patch {kind} {service}", fn, service, self.namespace, body)
 
     def _scale(self, service: str, replicas: int) -> None:
-        kind, _ = self._workload(service)
+        kind, _ = self.workload(service)
         fn = (
             self.apps.patch_namespaced_deployment_scale
             if kind == "deployment"
@@ -125,8 +125,9 @@ class KubernetesTarget:
         )
         self._call(f"scale {kind} {service}", fn, service, self.namespace, {"spec": {"replicas": replicas}})
 
-    def _pods(self, service: str) -> list[Any]:
-        _, wl = self._workload(service)
+    def pods(self, service: str) -> list[Any]:
+        """The pods of the service's workload (its selector), in any phase."""
+        _, wl = self.workload(service)
         labels = (wl.spec.selector.match_labels or {}) if wl.spec and wl.spec.selector else {}
         selector = ",".join(f"{k}={v}" for k, v in labels.items())
         pods = self._call(
@@ -135,26 +136,26 @@ class KubernetesTarget:
         return list(pods.items)
 
     def _pod(self, service: str) -> str:
-        running = [p for p in self._pods(service) if p.status and p.status.phase == "Running"]
+        running = [p for p in self.pods(service) if p.status and p.status.phase == "Running"]
         if not running:
             raise TargetError(f"no running pod of {service} in {self.where}")
         return running[0].metadata.name
 
     def state(self, service: str) -> ServiceState:
         try:
-            _, wl = self._workload(service)
+            _, wl = self.workload(service)
         except WorkloadMissing:  # not any TargetError: a 401 or a cluster that is down is no answer
             return ServiceState(service, "missing")
         want = wl.spec.replicas or 0
         ready = (wl.status.ready_replicas or 0) if wl.status else 0
         if want == 0:
             return ServiceState(service, "stopped", instance=wl.metadata.name)
-        status = "running" if ready >= 1 else "starting"
-        health = "healthy" if ready >= want else ("starting" if ready == 0 else "unhealthy")
+        status: Status = "running" if ready >= 1 else "starting"
+        health: Health = "healthy" if ready >= want else ("starting" if ready == 0 else "unhealthy")
         return ServiceState(service, status, health=health, instance=wl.metadata.name)
 
     def stop(self, service: str, timeout_s: float = 10) -> None:
-        _, wl = self._workload(service)
+        _, wl = self.workload(service)
         current = wl.spec.replicas or 0
         if current:
             self._patch(service, {"metadata": {"annotations": {REPLICAS_ANNOTATION: str(current)}}})
@@ -163,7 +164,7 @@ class KubernetesTarget:
     def start(self, service: str) -> None:
         """Scale back to the count kept by `stop` (else the stack's), then drop that annotation, so
         a later `kubectl scale --replicas=0` is not undone with a stale count."""
-        _, wl = self._workload(service)
+        _, wl = self.workload(service)
         before = (wl.metadata.annotations or {}).get(REPLICAS_ANNOTATION)
         if not wl.spec.replicas:
             self._scale(service, int(before) if before else self.platform.service(service).replicas)
@@ -178,12 +179,12 @@ class KubernetesTarget:
         keeps. The wait matters as much: a terminating pod still serves (and writes) for up to its
         grace period. Default bound: the template's terminationGracePeriodSeconds + 15 s.
         """
-        _, wl = self._workload(service)
+        _, wl = self.workload(service)
         grace = wl.spec.template.spec.termination_grace_period_seconds if wl.spec.template.spec else None
         budget = timeout_s if timeout_s is not None else (grace if grace is not None else DEFAULT_GRACE_S) + 15
         self.stop(service)
         deadline = time.monotonic() + budget
-        while left := self._pods(service):
+        while left := self.pods(service):
             if time.monotonic() > deadline:
                 self.start(service)  # a hold that fails leaves the service as it was
                 names = ", ".join(p.metadata.name for p in left)
@@ -201,7 +202,7 @@ class KubernetesTarget:
         self._patch(service, {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}})
 
     def kill(self, service: str, signal: str = "SIGKILL") -> None:
-        for pod in self._pods(service):
+        for pod in self.pods(service):
             grace = 0 if signal == "SIGKILL" else None
             self._call(
                 f"delete pod {pod.metadata.name}",
@@ -228,12 +229,12 @@ class KubernetesTarget:
             raise TargetError("; ".join(errors))
 
     def _pod_names(self, service: str) -> list[str]:
-        return [pod.metadata.name for pod in self._pods(service)]
+        return [pod.metadata.name for pod in self.pods(service)]
 
     def _signal_pid1(self, pod: str, sig: str) -> str | None:
         """Signal the pod's PID 1; the error, if it failed."""
         try:
-            result = self._exec_pod(pod, ["kill", f"-{sig}", "1"])
+            result = self.exec_pod(pod, ["kill", f"-{sig}", "1"])
         except TargetError as err:
             return str(err)
         return None if result.exit_code == 0 else f"kill -{sig} 1 in {pod}: {result.output.strip()}"
@@ -246,9 +247,10 @@ class KubernetesTarget:
         return self._call(f"logs of {pod}", self.core.read_namespaced_pod_log, pod, self.namespace, **kwargs)
 
     def exec(self, service: str, command: list[str]) -> ExecResult:
-        return self._exec_pod(self._pod(service), command)
+        return self.exec_pod(self._pod(service), command)
 
-    def _exec_pod(self, pod: str, command: list[str]) -> ExecResult:
+    def exec_pod(self, pod: str, command: list[str]) -> ExecResult:
+        """Run `command` in the pod named `pod` (`exec` picks a running pod of a service)."""
         from kubernetes.stream import stream
 
         resp = self._call(
@@ -296,5 +298,5 @@ class KubernetesTarget:
         raise TargetError(f"exec {' '.join(command)} in {pod} ({self.where}): {why}")
 
     def inspect(self, service: str) -> dict[str, Any]:
-        kind, wl = self._workload(service)
+        kind, wl = self.workload(service)
         return {"kind": kind, **self.api.sanitize_for_serialization(wl)}

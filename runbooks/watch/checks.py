@@ -53,10 +53,10 @@ def _container_issues(platform: Platform) -> list[Issue]:
     from runbooks.targets import target_for
 
     target = target_for(platform)
-    out = []
+    out: list[Issue] = []
     for svc in _watched(platform):
         st = target.state(svc.name)
-        conds = []
+        conds: list[tuple[str, str]] = []
         if st.status in ("restarting", "paused"):
             conds.append((st.status, f"container {svc.name} is {st.status}"))
         elif st.status != "running":

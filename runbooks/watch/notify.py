@@ -203,7 +203,7 @@ def _why(err: BaseException) -> str:
 
 
 async def deliver_all(
-    state: StateFile, eps: list[Endpoint], send: Sender, saved: Callable[[], None]
+    state: StateFile, eps: list[Endpoint], send: Sender, saved: Callable[[], object]
 ) -> tuple[int, list[str]]:
     """Send what the outbox holds, oldest first; the first failure for a receiver stops that
     receiver until the next cycle (order kept). `saved()` persists after each delivery."""

@@ -26,7 +26,7 @@ SEED = "seed 000 infra-agent (5-minute rule-first checks, debounce 2/2, alert on
 
 def _plan(run: Run) -> dict[str, Any]:
     """What a cycle will use: state dir, thresholds, receivers (names and kinds only), mute windows."""
-    p = run.platform
+    p = run.stack_platform
     w = p.watch
     eps = notify.endpoints(p)
     for ep in eps:
@@ -50,7 +50,7 @@ def _plan(run: Run) -> dict[str, Any]:
 def _cycle(run: Run) -> dict[str, Any]:
     from runbooks.watch.cycle import run_cycle
 
-    report = asyncio.run(run_cycle(run.platform))
+    report = asyncio.run(run_cycle(run.stack_platform))
     run.measure("watch", report.to_dict())
     for warning in report.warnings:
         run.log(f"[yellow]warning: {escape(warning)}[/]")
@@ -87,7 +87,7 @@ def _ago(t: float | None) -> str:
 def _show(run: Run) -> dict[str, Any]:
     from rich.table import Table
 
-    directory = store.state_dir(run.platform.stack)
+    directory = store.state_dir(run.stack_platform.stack)
     path = directory / "state.json"
     if not path.exists():
         run.log(f"no watch state yet at {path} (run invoke runbook.watch --once)")
@@ -97,7 +97,7 @@ def _show(run: Run) -> dict[str, Any]:
     from runbooks.watch.store import StateFile
 
     state = StateFile.model_validate(json.loads(path.read_text()))
-    table = Table(title=f"watch state of {run.platform.stack!r}: last cycle {_ago(state.last_cycle_at)}")
+    table = Table(title=f"watch state of {run.stack_platform.stack!r}: last cycle {_ago(state.last_cycle_at)}")
     for col in ("key", "fails", "oks", "alerted", "flapping", "muted", "summary"):
         table.add_column(col, overflow="fold")
     for e in state.entries.values():

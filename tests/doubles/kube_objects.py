@@ -152,7 +152,7 @@ def nodeclaim_schema() -> dict[str, Any]:
 
 
 def nodepool_schema() -> dict[str, Any]:
-    return nodeclaim_crd.schema_of(nodeclaim_crd._crd_file(nodeclaim_crd.NODEPOOL_CRD))
+    return nodeclaim_crd.schema_of(nodeclaim_crd.crd_file(nodeclaim_crd.NODEPOOL_CRD))
 
 
 def _path(obj: Any, dotted: str) -> Any:

@@ -26,16 +26,18 @@ from typing import Any
 
 import yaml
 
-__all__ = ["CRDS", "NODEPOOL_CRD", "crd", "nodeclaim_crd_yaml", "schema_of"]
+from tests.support.shared_schemas import SCHEMAS, require
 
-ROOT = Path(__file__).resolve().parents[2]
-CRDS = ROOT.parent / "shared" / "schemas" / "crds"
+__all__ = ["CRDS", "NODEPOOL_CRD", "crd", "crd_file", "nodeclaim_crd_yaml", "schema_of"]
+
+CRDS = SCHEMAS / "crds"
 NODEPOOL_CRD = CRDS / "karpenter.sh_nodepools.yaml"
 
 
 @functools.cache
-def _crd_file(path: Path) -> dict[str, Any]:
-    return yaml.safe_load(path.read_text())
+def crd_file(path: Path) -> dict[str, Any]:
+    """A CRD document of ../shared/schemas/crds, parsed once; SchemaMissing when it is not there."""
+    return yaml.safe_load(require(path, "the Karpenter CRD").read_text())
 
 
 def schema_of(crd_doc: dict[str, Any], version: str = "v1") -> dict[str, Any]:
@@ -48,7 +50,7 @@ def schema_of(crd_doc: dict[str, Any], version: str = "v1") -> dict[str, Any]:
 
 @functools.cache
 def _nodeclaim_schema() -> dict[str, Any]:
-    pool = schema_of(_crd_file(NODEPOOL_CRD))
+    pool = schema_of(crd_file(NODEPOOL_CRD))
     template_spec = copy.deepcopy(pool["properties"]["spec"]["properties"]["template"]["properties"]["spec"])
     quantity = pool["properties"]["spec"]["properties"]["limits"]["additionalProperties"]  # the same Quantity
     template_spec["properties"]["resources"] = {

@@ -15,23 +15,18 @@ from pathlib import Path
 
 from werkzeug.wrappers import Request, Response
 
-ROOT = Path(__file__).resolve().parents[2]
-# The shared source material lives beside the repository: ../shared/schemas/qdrant/.
-QDRANT_SPEC = ROOT.parent / "shared" / "schemas" / "qdrant" / "openapi-v1.19.json"
+from tests.support.shared_schemas import SCHEMAS, require
 
-
-class SpecMissing(RuntimeError):
-    """The published spec is not on this machine: tests that need it fail with this message."""
+QDRANT_SPEC = SCHEMAS / "qdrant" / "openapi-v1.19.json"
 
 
 @functools.cache
 def load_spec(path: Path = QDRANT_SPEC):  # -> openapi_core.OpenAPI
-    """Parse the spec once per process (≈0.5-1 s): doubles share the parsed object."""
-    if not path.is_file():
-        raise SpecMissing(f"Qdrant's published OpenAPI spec is not at {path}; the double cannot be bound to it")
+    """Parse the spec once per process (≈0.5-1 s): doubles share the parsed object; SchemaMissing
+    when it is not on this machine (the double cannot be bound to it)."""
     from openapi_core import OpenAPI
 
-    return OpenAPI.from_file_path(str(path))
+    return OpenAPI.from_file_path(str(require(path, "Qdrant's published OpenAPI spec")))
 
 
 @dataclass

@@ -27,13 +27,13 @@ def target(cluster: Cluster, deployed: list[dict[str, Any]]) -> KubernetesTarget
 
 
 def pod_names(target: KubernetesTarget, service: str) -> set[str]:
-    return {p.metadata.name for p in target._pods(service)}
+    return {p.metadata.name for p in target.pods(service)}
 
 
 def settled(target: KubernetesTarget, service: str) -> bool:
     """Healthy, and exactly the wanted number of pods, none terminating (a rollout is over)."""
-    _, wl = target._workload(service)
-    pods = target._pods(service)
+    _, wl = target.workload(service)
+    pods = target.pods(service)
     done = all(p.metadata.deletion_timestamp is None for p in pods) and len(pods) == (wl.spec.replicas or 0)
     return done and target.state(service).health == "healthy"
 
@@ -51,23 +51,23 @@ def test_a_service_the_program_does_not_deploy_is_missing(target: KubernetesTarg
 
 
 def test_stop_keeps_the_replicas_and_start_puts_them_back(target: KubernetesTarget) -> None:
-    _, before = target._workload("rag")
+    _, before = target.workload("rag")
     want = before.spec.replicas
     target.stop("rag")
-    _, stopped = target._workload("rag")
+    _, stopped = target.workload("rag")
     assert stopped.spec.replicas == 0 and stopped.metadata.annotations[REPLICAS_ANNOTATION] == str(want)
-    poll("rag's pods gone", lambda: not target._pods("rag"))
+    poll("rag's pods gone", lambda: not target.pods("rag"))
     assert target.state("rag").status == "stopped"
     target.start("rag")
     poll("rag back and healthy", lambda: settled(target, "rag"), 120)
-    _, back = target._workload("rag")
+    _, back = target.workload("rag")
     assert back.spec.replicas == want and REPLICAS_ANNOTATION not in (back.metadata.annotations or {})
 
 
 def test_restart_is_a_rolling_update_by_the_deployment_controller(target: KubernetesTarget) -> None:
     old = pod_names(target, "rag")
     target.restart("rag")
-    _, wl = target._workload("rag")
+    _, wl = target.workload("rag")
     assert RESTARTED_AT in wl.spec.template.metadata.annotations
     poll("every rag pod replaced", lambda: settled(target, "rag") and not (pod_names(target, "rag") & old), 120)
 
@@ -79,12 +79,12 @@ def test_kill_deletes_the_pods_and_the_replicaset_replaces_them(target: Kubernet
 
 
 def test_hold_returns_only_once_the_pods_are_gone_and_release_brings_them_back(target: KubernetesTarget) -> None:
-    _, before = target._workload("rag")
+    _, before = target.workload("rag")
     target.hold("rag")
-    assert target._pods("rag") == []
+    assert target.pods("rag") == []
     target.release("rag")
     poll("rag released and healthy", lambda: settled(target, "rag"), 120)
-    assert target._workload("rag")[1].spec.replicas == before.spec.replicas
+    assert target.workload("rag")[1].spec.replicas == before.spec.replicas
 
 
 def test_a_hold_that_a_pod_outlives_scales_back(target: KubernetesTarget) -> None:
@@ -95,7 +95,7 @@ def test_a_hold_that_a_pod_outlives_scales_back(target: KubernetesTarget) -> Non
     try:
         with pytest.raises(TargetError, match=f"pods {pod} still there 2 s after scaling to 0"):
             target.hold("rag", timeout_s=2)
-        _, wl = target._workload("rag")
+        _, wl = target.workload("rag")
         assert wl.spec.replicas >= 1 and REPLICAS_ANNOTATION not in (wl.metadata.annotations or {})
     finally:
         target.core.patch_namespaced_pod(pod, ns, {"metadata": {"finalizers": None}})

@@ -54,7 +54,7 @@ def test_restore_holds_rag_on_the_control_plane_and_scales_it_back(
 ) -> None:
     ns = eks_platform.eks.namespaces.inference
     target = KubernetesTarget(eks_platform, api_client=cluster.api(), context=cluster.context)
-    _, before = target._workload("rag")
+    _, before = target.workload("rag")
     assert run_backup(eks_platform).exit_code == 0
     qdrant.collections.pop(docs)
     qdrant.seed(docs, vectors(3, salt="after-loss"))
@@ -66,7 +66,7 @@ def test_restore_holds_rag_on_the_control_plane_and_scales_it_back(
     assert step(record, "hold writers").detail["where"] == f"Kubernetes namespace {ns!r} (context {cluster.context})"
     writer = next(o for o in deployed if o["kind"] == "Deployment" and o["metadata"]["name"] == "rag")
     poll("rag rolled out again", lambda: rolled_out(cluster.api(), writer), 120)
-    _, after = target._workload("rag")
+    _, after = target.workload("rag")
     assert after.spec.replicas == before.spec.replicas
     assert REPLICAS_ANNOTATION not in (after.metadata.annotations or {})
     # Every change the API server saw: rag at its replicas, 0 for the copy, back; nothing else.

@@ -138,10 +138,10 @@ def test_the_restore_s_hold_on_the_writer_and_its_release(
 ) -> None:
     """What restore_runbook does around the copy: hold rag (0 pods), then release (its replicas back)."""
     target = KubernetesTarget(load_platform(STACK))  # kubeconfig and context from the stack config
-    _, before = target._workload("rag")
+    _, before = target.workload("rag")
     target.hold("rag")
-    assert target._pods("rag") == [] and target.state("rag").status == "stopped"
+    assert target.pods("rag") == [] and target.state("rag").status == "stopped"
     target.release("rag")
     rag = next(o for o in deployed if o["metadata"]["name"] == "rag" and o["kind"] == "Deployment")
     poll("rag rolled out again", lambda: rolled_out(cluster.api(), rag), 120)
-    assert target._workload("rag")[1].spec.replicas == before.spec.replicas
+    assert target.workload("rag")[1].spec.replicas == before.spec.replicas

@@ -12,11 +12,11 @@ import jsonschema
 import kubernetes_validate
 import yaml
 
-from infra.spec.stackconfig import ROOT
+from tests.support.shared_schemas import SCHEMAS, require
 
 __all__ = ["CRDS", "CUSTOM", "check_objects", "load_crd_validator"]
 
-CRDS = ROOT.parent / "shared" / "schemas" / "crds"
+CRDS = SCHEMAS / "crds"
 CUSTOM = {"NodePool", "EC2NodeClass", "PrometheusRule", "ServiceMonitor", "AlertmanagerConfig"}
 Validator = Callable[[dict[str, Any]], list[str]]
 # The CRDs and the objects rendered from them write Karpenter's `matchType: =` (YAML 1.1's value
@@ -43,12 +43,10 @@ def _strict(schema: Any) -> Any:
 
 @functools.cache
 def load_crd_validator() -> Validator:
-    """A validator of custom resources against their CRD's served versions; FileNotFoundError
-    when the CRDs are not beside the repository."""
-    if not CRDS.is_dir():
-        raise FileNotFoundError(f"CRD schemas not found at {CRDS} (the shared/schemas folder next to the repo)")
+    """A validator of custom resources against their CRD's served versions; SchemaMissing (a
+    FileNotFoundError) when the CRDs are not beside the repository."""
     schemas: dict[tuple[str, str], dict[str, Any]] = {}
-    for path in sorted(CRDS.glob("*.yaml")):
+    for path in sorted(require(CRDS, "the CRD schemas").glob("*.yaml")):
         crd = yaml.safe_load(path.read_text())
         group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
         for version in crd["spec"]["versions"]:

@@ -52,17 +52,15 @@ def _disruption(pool: GpuPool | CpuPool) -> dict[str, Any]:
 
 def node_pool(platform: Platform, pool: GpuPool | CpuPool) -> Manifest:
     eks = platform.eks
-    gpu = isinstance(pool, GpuPool)
     template_spec: dict[str, Any] = {
         "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": pool.name},
         "requirements": _requirements(eks, pool),
         "expireAfter": pool.expire_after,
     }
-    if gpu:
+    if isinstance(pool, GpuPool):
         template_spec["taints"] = [{"key": GPU_RESOURCE, "value": "true", "effect": "NoSchedule"}]
         limits: dict[str, Any] = {GPU_RESOURCE: pool.gpu_limit}
     else:
-        assert isinstance(pool, CpuPool)
         limits = {"cpu": pool.cpu_limit, "memory": f"{pool.memory_limit_gib}Gi"}
     spec = {
         "template": {"metadata": {"labels": {POOL_LABEL: pool.name}}, "spec": template_spec},

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -80,7 +80,15 @@ def deploy_eks(platform: Platform, observability: ObservabilityData | None = Non
     return created
 
 
-def provider_args(eks: Eks) -> dict[str, str]:
+class ProviderArgs(TypedDict, total=False):
+    """The `k8s.Provider` arguments `provider_args` sets: a cluster, or a directory to render into."""
+
+    kubeconfig: str
+    context: str
+    render_yaml_to_directory: str
+
+
+def provider_args(eks: Eks) -> ProviderArgs:
     """The cluster from the kubeconfig context, or, in render mode, a directory and no cluster."""
     if eks.render_yaml_to_directory:
         return {"render_yaml_to_directory": os.path.abspath(os.path.expanduser(eks.render_yaml_to_directory))}

@@ -37,8 +37,8 @@ class _Recorder(pulumi.runtime.Mocks):
         self.registered.append((args.typ, args.name, dict(args.inputs)))
         return f"{args.name}-id", dict(args.inputs)
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
-        return {}
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, []
 
 
 def redacted_secrets() -> dict[str, str]:

@@ -106,8 +106,8 @@ def _timeouts(ev: Evidence, platform: Platform) -> Finding | None:
 
 def _one_zone(ev: Evidence, platform: Platform) -> Finding | None:
     inference = {s.name for s in platform.by_role(Role.INFERENCE)}
-    zones = Counter()
-    placed = []
+    zones: Counter[str] = Counter()
+    placed: list[str] = []
     for pod in ev.pods:
         node = ev.node(pod.node) if pod.node else None
         if pod.service in inference and node is not None and node.zone:

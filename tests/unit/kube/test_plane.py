@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.kube.plane import ControlPlane, _is_ours
+from infra.kube.plane import ControlPlane, is_ours
 from infra.kube.seed import GPU_PRESENT, NODEPOOL_LABEL, cluster_objects, node_objects
 from infra.spec import Platform
 from infra.targets.k8s.pods import GPU_RESOURCE
@@ -41,7 +41,7 @@ def bystander() -> Iterator[subprocess.Popen]:
 
 
 def test_down_stops_what_up_started_and_nothing_else(plane: ControlPlane, bystander: subprocess.Popen) -> None:
-    plane._spawn("etcd", [str(plane.bin_dir / "etcd"), "300"])
+    plane.spawn("etcd", [str(plane.bin_dir / "etcd"), "300"])
     assert plane.status() == {"etcd": f"running (pid {plane.processes()['etcd']['pid']})"}
     assert plane.down() == ["etcd"]
     assert not plane.running() and not plane.record.exists()
@@ -53,7 +53,7 @@ def test_a_recorded_pid_that_now_runs_something_else_is_not_ours(
 ) -> None:
     data = {"ports": {}, "processes": {"etcd": {"pid": bystander.pid, "cmdline": [str(plane.bin_dir / "etcd")]}}}
     plane.record.write_text(json.dumps(data))
-    assert not _is_ours(bystander.pid, [str(plane.bin_dir / "etcd")])
+    assert not is_ours(bystander.pid, [str(plane.bin_dir / "etcd")])
     assert plane.down() == []
     assert bystander.poll() is None
 
@@ -62,7 +62,7 @@ def test_a_binary_not_built_is_missing_with_the_command_to_run(plane: ControlPla
     from infra.errors import Missing
 
     with pytest.raises(Missing, match=r"invoke kube\.build"):
-        plane._spawn("kwok", [str(plane.bin_dir / "kwok")])
+        plane.spawn("kwok", [str(plane.bin_dir / "kwok")])
 
 
 @pytest.fixture

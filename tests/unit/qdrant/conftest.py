@@ -26,10 +26,11 @@ import pytest
 from infra.spec import Platform, platform_from_config
 from infra.spec.stackconfig import read_stack_config
 from tests.doubles.kube_double import KubeApiDouble
-from tests.doubles.openapi_binding import SpecMissing, load_spec
+from tests.doubles.openapi_binding import load_spec
 from tests.doubles.qdrant_double import QdrantDouble
 from tests.doubles.rag_double import RagDouble
 from tests.doubles.s3_double import S3Double
+from tests.support.shared_schemas import SchemaMissing
 
 LIVE_URL = os.environ.get("QDRANT_URL", "").strip()
 STORES = ("dir", "s3")
@@ -49,7 +50,7 @@ def vectors(n: int, dim: int = 8, salt: str = "") -> list[list[float]]:
 def qdrant_spec() -> Any:
     try:
         return load_spec()
-    except SpecMissing as err:  # ../shared is part of the test setup: missing, the run must fail
+    except SchemaMissing as err:  # ../shared is part of the test setup: missing, the run must fail
         pytest.fail(str(err))
 
 

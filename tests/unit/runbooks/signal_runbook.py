@@ -1,5 +1,7 @@
 """A runbook run as a real process by test_signals.py: two steps that register rollbacks, the
-second blocks until a signal arrives; each rollback appends to a journal file."""
+second blocks until a signal arrives; each rollback appends to a journal file. With the test's
+file `hold-undo` in the work folder, the first undo holds until the runner has seen a second
+signal (its record says so), so that signal lands inside the rollback by construction."""
 
 from __future__ import annotations
 
@@ -9,6 +11,9 @@ from pathlib import Path
 
 from runbooks.framework import Options, Run, Runbook, Step, execute
 from runbooks.framework.display import Display
+from tests.support.waiting import wait_until
+
+HOLD_UNDO = "hold-undo"
 
 
 def main(workdir: Path) -> int:
@@ -18,14 +23,15 @@ def main(workdir: Path) -> int:
         with journal.open("a") as fh:
             fh.write(text + "\n")
 
-    def slow_undo(name: str) -> None:
+    def slow_undo(name: str, run: Run) -> None:
         note(f"undo {name} started")
-        time.sleep(0.6)  # a second signal lands here in the test
+        if (workdir / HOLD_UNDO).exists():  # a second signal lands here in the test
+            wait_until(lambda: run.record.measurements.get("signals_during_rollback"), 20, "a second signal")
         note(f"undo {name}")
 
     def first(run: Run) -> None:
         note("first")
-        run.on_rollback("undo first", lambda: slow_undo("first"))
+        run.on_rollback("undo first", lambda: slow_undo("first", run))
 
     def second(run: Run) -> None:
         note("second")

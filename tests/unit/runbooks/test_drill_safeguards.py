@@ -75,7 +75,7 @@ def _monitor(double: LlamaDouble, traffic: Traffic, **limits: Any) -> HaltMonito
     platform = base.model_copy(
         update={"services": services, "drills": base.drills.model_copy(update={"probe_interval_s": 1.0, **limits})}
     )
-    run = SimpleNamespace(platform=platform, record=SimpleNamespace(measurements={}), halt=lambda reason: None)
+    run = SimpleNamespace(stack_platform=platform, record=SimpleNamespace(measurements={}), halt=lambda reason: None)
     return HaltMonitor(run, traffic, SECONDARY)  # type: ignore[arg-type]
 
 

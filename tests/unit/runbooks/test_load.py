@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from infra.spec import Platform
 from runbooks import failover
 from runbooks.load import LoadGenerator, Sample, percentile, summarize
+from tests.support.waiting import wait_until
 from tests.unit.runbooks.fakes import FakeServer, serving
+
+
+def _served(gen: LoadGenerator, backend: str) -> bool:
+    return any(s.backend == backend for s in gen.snapshot())
 
 
 def test_percentile_nearest_rank() -> None:
@@ -36,10 +40,11 @@ def test_generator_keeps_its_rate_and_identifies_the_backend(platform: Platform)
         url = f"http://127.0.0.1:{fakes['gw'].port}/v1/chat/completions"
         gen = LoadGenerator(url, {"model": "chat"}, rate=40, backend_of=failover._served_by(platform))
         gen.start()
-        time.sleep(0.5)
+        wait_until(lambda: _served(gen, "inference-chat"), 10, "an answer from inference-chat")
         switch_at = gen.now()
         serving_backend["id"] = "chat-inference-code"
-        time.sleep(0.5)
+        # The rate is measured over the first second of sending: that is the window, not a wait.
+        wait_until(lambda: gen.now() >= 1.0 and _served(gen, "inference-code"), 10, "1 s and inference-code")
         gen.stop()
     samples = gen.snapshot()
     assert 30 <= len(samples) <= 50, len(samples)  # 40 req/s for 1 s
@@ -52,7 +57,7 @@ def test_generator_keeps_its_rate_and_identifies_the_backend(platform: Platform)
 def test_connection_failures_are_recorded_not_raised(platform: Platform) -> None:
     gen = LoadGenerator("http://127.0.0.1:9/v1/chat/completions", {}, rate=20, backend_of=lambda r: None, timeout_s=1)
     gen.start()
-    time.sleep(0.3)
+    wait_until(lambda: len(gen.snapshot()) >= 3, 10, "three failed requests recorded")
     gen.stop()
     samples = gen.snapshot()
     assert samples and not any(s.ok for s in samples)

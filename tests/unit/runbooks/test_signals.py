@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from runbooks.framework.record import RUNS_ENV
+from tests.unit.runbooks.signal_runbook import HOLD_UNDO
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -46,6 +47,7 @@ def test_signal_mid_run_runs_rollbacks_in_reverse(tmp_path: Path, runs_dir: Path
 
 
 def test_second_sigint_during_rollback_is_ignored(tmp_path: Path, runs_dir: Path) -> None:
+    (tmp_path / HOLD_UNDO).touch()
     proc = _start(tmp_path, runs_dir)
     proc.send_signal(signal.SIGINT)
     journal = tmp_path / "journal"

@@ -272,7 +272,7 @@ def test_a_client_that_offers_no_channel_protocol_gets_a_400(kube: KubeApiDouble
 def test_exec_with_a_wrong_token_is_a_401(kube: KubeApiDouble, eks: Platform) -> None:
     target = KubernetesTarget(eks, api_client=api_client(kube, token="not-the-token"))
     with pytest.raises(TargetError, match=r"exec in qdrant-0 in Kubernetes namespace 'inference' .*401"):
-        target._exec_pod("qdrant-0", ["echo", "hi"])  # the pod by name: listing pods would be the first 401
+        target.exec_pod("qdrant-0", ["echo", "hi"])  # the pod by name: listing pods would be the first 401
     assert kube.requests[-1][1].startswith("/api/v1/namespaces/inference/pods/qdrant-0/exec?")
     assert kube.execs == []
 
