@@ -1,8 +1,10 @@
-"""runbook.failover-test's own figures on the live stack (kill and pause), printed side by side.
+"""runbook.failover-test's own figures on the live stack, one fault mode after another.
 
-Goals: 0 failed requests, < 100 ms added latency on the first request after a kill.
+Goals: 0 failed requests where the gateway can rescue the fault, < 100 ms added latency on the
+first request after a kill, never a silently truncated stream. `--all-modes --scorecard FILE`
+writes docs/failover-scorecard.md: a row per mode, from this run's records.
 Usage: .venv/bin/python bench/failover.py [--stack local] [--rate 2] [--duration 60] [--fault-after 10]
-       [--modes kill,pause]
+       [--modes kill,pause | --all-modes] [--stream-share 0.25] [--scorecard docs/failover-scorecard.md]
 """
 
 from __future__ import annotations
@@ -13,43 +15,99 @@ import os
 import subprocess
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from runbooks.faults.modes import MODES, PROXY_MODES  # noqa: E402  (after the path, run as a script)
+
+CONTAINER_MODES = {"kill": "SIGKILL of the container", "stop": "docker stop", "pause": "docker pause (a hung server)"}
 
 
-def run(stack: str, mode: str, rate: float, duration: float, fault_after: float) -> dict:
+def run(stack: str, mode: str, rate: float, duration: float, fault_after: float, stream_share: float) -> dict:
     with tempfile.TemporaryDirectory() as runs:
         env = {**os.environ, "INFEROPS_RUNS_DIR": runs}
         invoke = str(Path(sys.executable).with_name("invoke"))
-        proc = subprocess.run(
-            [
-                invoke,
-                "runbook.failover-test",
-                "--stack",
-                stack,
-                "--mode",
-                mode,
-                "--yes",
-                "--json",
-                "--rate",
-                str(rate),
-                "--duration",
-                str(duration),
-                "--fault-after",
-                str(fault_after),
-                "--max-failed",
-                "1000000",
-            ],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
+        argv = [
+            invoke, "runbook.failover-test", "--stack", stack, "--mode", mode, "--yes", "--json",
+            "--rate", str(rate), "--duration", str(duration), "--fault-after", str(fault_after),
+            "--stream-share", str(stream_share), "--max-failed", "1000000",
+        ]  # fmt: skip
+        proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True)
     if not proc.stdout.strip():
         raise SystemExit(f"failover-test {mode} gave no record ({proc.returncode}): {proc.stderr[-2000:]}")
     record = json.loads(proc.stdout)
-    return {"exit_code": proc.returncode, **record["measurements"]}
+    return {"exit_code": proc.returncode, "error": record.get("error"), **record["measurements"]}
+
+
+def errors_seen(m: dict[str, Any]) -> list[str]:
+    """What the clients saw, most frequent first (status or error text, shortened)."""
+    counts: dict[str, int] = {}
+    for s in m.get("samples", []):
+        if not s["ok"]:
+            key = (s["error"] or "").split(":")[0] if s["status"] in (200, None) else str(s["status"])
+            counts[key] = counts.get(key, 0) + 1
+    return [f"{k} (x{n})" for k, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+
+
+def print_mode(mode: str, m: dict[str, Any]) -> None:
+    f = m.get("failover", {})
+    first = f.get("first_after_fault", {})
+    total = f.get("total", {})
+    print(f"== {mode} (exit {m['exit_code']})")
+    print(f"  requests {total.get('requests')}, failed {total.get('failed')} (goal 0)")
+    print(f"  streamed {total.get('streamed')}, silent truncations {total.get('silent_truncations')} (goal 0)")
+    print(
+        f"  first request after the fault: {first.get('latency_ms')} ms, +{first.get('added_ms')} ms over p50 "
+        f"before (goal < 100 ms), served by {first.get('backend')}"
+    )
+    for phase in ("before", "during", "after"):
+        p = f.get(phase, {})
+        by = p.get("by_backend")
+        print(f"  {phase:6s} p50 {p.get('p50_ms')} ms  p99 {p.get('p99_ms')} ms  n={p.get('requests')}  {by}")
+    print(
+        f"  secondary carried after {m.get('time_to_secondary_s')} s; back on primary "
+        f"{m.get('time_back_on_primary_s')} s after it was healthy (allowed {m.get('back_on_primary_allowed_s')} s)"
+    )
+    if m.get("fault_proxy"):
+        print(f"  fault proxy counted {m['fault_proxy']}")
+    if errors_seen(m):
+        print(f"  clients saw: {', '.join(errors_seen(m))}")
+    if m["exit_code"] and m.get("error"):
+        print(f"  run: {m['error']}")
+
+
+def scorecard(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> str:
+    rows = [
+        "| mode | fault | requests (streamed) | failed | silent truncations | clients saw | first after fault "
+        "| p99 during | secondary after | back on primary after | run |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for mode, m in results.items():
+        f = m.get("failover", {})
+        total, during, first = f.get("total", {}), f.get("during", {}), f.get("first_after_fault", {})
+        what = PROXY_MODES.get(mode) or CONTAINER_MODES[mode]
+        seen = ", ".join(errors_seen(m)) or "nothing"
+        rows.append(
+            f"| {mode} | {what} | {total.get('requests')} ({total.get('streamed')}) | {total.get('failed')} "
+            f"| {total.get('silent_truncations')} | {seen} | {first.get('latency_ms')} ms "
+            f"(+{first.get('added_ms')}) | {during.get('p99_ms')} ms | {m.get('time_to_secondary_s')} s "
+            f"| {m.get('time_back_on_primary_s')} s | exit {m['exit_code']} |"
+        )
+    head = [
+        "# Failover scorecard",
+        "",
+        f"Generated by `bench/failover.py --all-modes` on stack `{args.stack}` at "
+        f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}: {args.rate:g} req/s through the gateway, "
+        f"{args.stream_share:g} of them streamed, {args.duration:g} s per mode, the fault after "
+        f"{args.fault_after:g} s. Regenerate it with the same command; notes on each mode are in "
+        "docs/runbooks/failover-test.md.",
+        "",
+    ]
+    return "\n".join([*head, *rows, ""])
 
 
 def main() -> None:
@@ -58,25 +116,22 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=2, help="requests per second")
     ap.add_argument("--duration", type=float, default=60, help="seconds of load per mode")
     ap.add_argument("--modes", default="kill,pause", help="comma-separated fault modes")
+    ap.add_argument("--all-modes", action="store_true", help="every mode: " + ", ".join(MODES))
     ap.add_argument("--fault-after", type=float, default=10, help="seconds of load before the fault")
+    ap.add_argument("--stream-share", type=float, default=0.25, help="share of requests streamed")
+    ap.add_argument("--scorecard", type=Path, default=None, help="write the scorecard (Markdown) here")
     args = ap.parse_args()
-    for mode in args.modes.split(","):
-        m = run(args.stack, mode, args.rate, args.duration, args.fault_after)
-        f = m.get("failover", {})
-        first = f.get("first_after_fault", {})
-        print(f"== {mode} (exit {m['exit_code']})")
-        print(f"  requests {f['total']['requests']}, failed {f['total']['failed']} (goal 0)")
-        print(
-            f"  first request after the fault: {first.get('latency_ms')} ms, +{first.get('added_ms')} ms over p50 "
-            f"before (goal < 100 ms), served by {first.get('backend')}"
-        )
-        for phase in ("before", "during", "after"):
-            p = f[phase]
-            print(f"  {phase:6s} p50 {p['p50_ms']} ms  p99 {p['p99_ms']} ms  n={p['requests']}  {p['by_backend']}")
-        print(
-            f"  secondary carried after {m.get('time_to_secondary_s')} s; back on primary "
-            f"{m.get('time_back_on_primary_s')} s after it was healthy (allowed {m.get('back_on_primary_allowed_s')} s)"
-        )
+    modes = list(MODES) if args.all_modes else args.modes.split(",")
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        raise SystemExit(f"--modes: unknown {', '.join(unknown)}; known: {', '.join(MODES)}")
+    results = {}
+    for mode in modes:
+        results[mode] = run(args.stack, mode, args.rate, args.duration, args.fault_after, args.stream_share)
+        print_mode(mode, results[mode])
+    if args.scorecard is not None:
+        args.scorecard.write_text(scorecard(results, args))
+        print(f"scorecard written to {args.scorecard}")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from aiohttp import ClientSession, ClientTimeout, TCPConnector, web
+from aiohttp import ClientResponse, ClientSession, ClientTimeout, TCPConnector, web
 
 from runbooks.faults import redirect
 from runbooks.faults.modes import PROXY_MODES, Fault
@@ -86,6 +86,10 @@ class FaultProxy:
         cut = self.fault.cut_after if mode == "stream-cut" else None
         return await self._forward(request, body, delay, cut)
 
+    @staticmethod
+    def _streaming(resp: ClientResponse) -> bool:
+        return resp.headers.get("Content-Type", "").startswith("text/event-stream")
+
     def _reset(self, request: web.Request) -> web.StreamResponse:
         """RST, not FIN: SO_LINGER 0 then abort, as a crashed server's kernel answers."""
         self.counts["reset"] += 1
@@ -110,6 +114,8 @@ class FaultProxy:
                 status=up.status, headers={k: v for k, v in up.headers.items() if k.lower() not in HOP}
             )
             await resp.prepare(request)
+            if cut is not None and not self._streaming(up):
+                cut = None  # stream-cut cuts streamed answers only: a plain one is served whole
             sent = 0
             async for chunk in up.content.iter_any():
                 if cut is not None and sent + len(chunk) >= cut:

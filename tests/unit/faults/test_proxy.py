@@ -52,7 +52,9 @@ def test_stream_cut_ends_the_body_early_without_done(proxy) -> None:
     ):
         got.extend(r.iter_lines())
     assert got and "data: [DONE]" not in got
-    assert p.end() == {"cut": 1}
+    plain = httpx.post(f"{p.url}/v1/chat/completions", json=CHAT, timeout=10)  # not streamed: served whole
+    assert plain.status_code == 200 and plain.json()["choices"][0]["finish_reason"] == "stop"
+    assert p.end() == {"cut": 1, "forwarded": 1}
 
 
 def test_loading_answers_503_like_llama_server_but_not_on_models(proxy, llama: LlamaDouble) -> None:
