@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 
-from infra.spec.model import Platform, Service
+from infra.render.gateway import backend_of
+from infra.spec.model import Platform, Role, Service
 from runbooks.framework.errors import RunbookError
 from runbooks.targets.base import Target
 
@@ -33,6 +36,37 @@ def gateway_headers(stack: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {local_secret(stack, 'gatewayMasterKey')}"}
     except MissingSecret:
         return {}
+
+
+def gateway_url(platform: Platform) -> str:
+    """The gateway's chat completions endpoint as an operator reaches it."""
+    gateways = platform.by_role(Role.GATEWAY)
+    if not gateways:
+        raise RunbookError(f"stack {platform.stack!r} has no gateway service")
+    return platform.url(gateways[0], "/v1/chat/completions")
+
+
+def completion_payload(group: str, max_tokens: int) -> dict[str, Any]:
+    """The drills' test completion: short, deterministic, for one gateway model group."""
+    return {
+        "model": group,
+        "messages": [{"role": "user", "content": "Reply with one word: ok"}],
+        "max_tokens": max_tokens,
+        "temperature": 0,
+    }
+
+
+def served_by(platform: Platform) -> Callable[[httpx.Response], str | None]:
+    """The backend service that answered a gateway response (`x-litellm-model-id`), None if unknown."""
+
+    def served(resp: httpx.Response) -> str | None:
+        model_id = resp.headers.get("x-litellm-model-id")
+        try:
+            return backend_of(platform, model_id) if model_id else None
+        except KeyError:
+            return None
+
+    return served
 
 
 async def probe_once(client: httpx.AsyncClient, platform: Platform, svc: Service) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["MODES", "PROXY_MODES", "Fault"]
+__all__ = ["MODES", "PARTIAL_MODES", "PROXY_MODES", "Fault"]
 
 PROXY_MODES: dict[str, str] = {
     "reset": "the connection is reset once the request is read, before any byte of an answer",
@@ -21,13 +21,18 @@ PROXY_MODES: dict[str, str] = {
 }
 # kill, stop and pause act on the container (runbooks/targets); the others through the proxy
 MODES: tuple[str, ...] = ("kill", "stop", "pause", *PROXY_MODES)
+# Faults that spare some requests (stream-cut: plain answers are served): the primary keeps a
+# share of the traffic, so the drill observes instead of waiting for the secondary to carry it all.
+PARTIAL_MODES = frozenset({"stream-cut"})
 
 
 @dataclass(frozen=True)
 class Fault:
     mode: str
     delay_s: float = 10.0  # slow-first-token: above the gateway's stream timeout
-    cut_after: int = 200  # stream-cut: body bytes let through (a few SSE events)
+    # stream-cut: body bytes let through. A llama-server event is ~230 bytes: 1500 is about 5 tokens
+    # into an 8-token answer, past the first chunk (a cut before it, LiteLLM still falls back).
+    cut_after: int = 1500
     period_s: float = 5.0  # flap
     retry_after_s: int = 2  # rate-limit; 0: no Retry-After header
 

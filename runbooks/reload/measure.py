@@ -12,9 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from infra.spec.model import Platform
-from runbooks.failover import _gateway_url, _payload, _served_by
 from runbooks.load import LoadGenerator, Sample, summarize
-from runbooks.probes import gateway_headers
+from runbooks.probes import completion_payload, gateway_headers, gateway_url, served_by
 
 
 def seconds_without(samples: list[Sample], primary: str) -> float:
@@ -36,12 +35,11 @@ def under_load(
     min_total_s: float = 30.0,
 ) -> dict[str, Any]:
     primary = platform.gateway.routes[group][0]
-    settings = {"group": group, "max_tokens": 8}
     gen = LoadGenerator(
-        _gateway_url(platform),
-        _payload(settings),
+        gateway_url(platform),
+        completion_payload(group, 8),
         rate,
-        _served_by(platform),
+        served_by(platform),
         gateway_headers(platform.stack),
         timeout_s=platform.tuning.LLM_REQUEST_TIMEOUT,
     )

@@ -21,10 +21,10 @@ import httpx
 import pytest
 
 from infra.spec.model import Platform
-from runbooks.failover import _gateway_url, _payload, _served_by, settings
+from runbooks.failover import settings
 from runbooks.framework import Options
 from runbooks.framework.silence import alertmanager_url, silences_of
-from runbooks.probes import gateway_headers, health_url, wait_healthy_sync
+from runbooks.probes import gateway_headers, gateway_url, health_url, served_by, wait_healthy_sync
 from runbooks.targets import target_for
 from tests.support.live import INVOKE, ROOT
 
@@ -76,12 +76,12 @@ def _routed_to_primary(platform: Platform) -> bool:
     try:
         for _ in range(3):
             resp = httpx.post(
-                _gateway_url(platform),
-                json=_payload(s),
+                gateway_url(platform),
+                json=s.payload(),
                 headers=gateway_headers(platform.stack),
                 timeout=platform.tuning.LLM_REQUEST_TIMEOUT,
             )
-            if resp.status_code != 200 or _served_by(platform)(resp) != PRIMARY:
+            if resp.status_code != 200 or served_by(platform)(resp) != PRIMARY:
                 return False
     except httpx.HTTPError:
         return False

@@ -131,17 +131,16 @@ def test_the_gateway_opens_a_new_backend_connection_for_every_request(platform) 
     connections end with their request once its drain gate is closed."""
     import httpx
 
-    from runbooks.failover import _gateway_url, _payload
-    from runbooks.probes import gateway_headers
+    from runbooks.probes import completion_payload, gateway_headers, gateway_url
     from runbooks.reload import instances, netgate
 
     pid = instances.pid(_docker().containers.get(SERVICE))
     port = platform.service(SERVICE).port
-    payload = _payload({"group": "chat", "max_tokens": 2})
+    payload = completion_payload("chat", 2)
     ports: set[int] = set()
     with httpx.Client(headers=gateway_headers(STACK), timeout=30) as client:
         for _ in range(6):
-            client.post(_gateway_url(platform), json=payload).raise_for_status()
+            client.post(gateway_url(platform), json=payload).raise_for_status()
             ports |= {c.remote_port for c in netgate.read_connections(pid, port) if c.remote == _gateway_ip()}
     assert len(ports) >= 6, f"the gateway reused its connections to {SERVICE}: ports {sorted(ports)}"
 

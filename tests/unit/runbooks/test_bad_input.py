@@ -47,10 +47,38 @@ def test_bad_input_is_named_and_touches_nothing(runs_dir: Path, args: list[str],
 
 def test_failover_settings_defaults_and_routes(platform: Platform) -> None:
     s = failover.settings(platform, Options())
-    assert (s["group"], s["primary"], s["secondary"]) == ("chat", "inference-chat", "inference-code")
+    assert (s.group, s.primary, s.secondary) == ("chat", "inference-chat", "inference-code")
     s = failover.settings(platform, Options(service="inference-code"))
-    assert (s["group"], s["primary"], s["secondary"]) == ("code", "inference-code", "inference-chat")
+    assert (s.group, s.primary, s.secondary) == ("code", "inference-code", "inference-chat")
     with pytest.raises(BadInput, match="--fault-after"):
         failover.settings(platform, Options(extra={"duration": 5, "fault_after": 5}))
     with pytest.raises(BadInput, match="--max-failed"):
         failover.settings(platform, Options(extra={"max_failed": -1}))
+
+
+def _verdict_of(platform: Platform, total: dict) -> str | None:
+    """The verdict step on a finished drill's figures: None when it passes, else its error."""
+    from runbooks.framework import RunbookError
+    from runbooks.framework.display import Display
+    from runbooks.framework.record import RunRecord
+    from runbooks.framework.runner import Run
+
+    options = Options(extra={"max_failed": 2})
+    book = failover.build(platform, options)
+    run = Run(book, options, platform, RunRecord(runbook=book.name, stack="unit", options={}), Display(quiet=True))
+    empty = {"requests": 0, "failed": 0, "p50_ms": None, "p99_ms": None, "by_backend": {}}
+    report = {"total": total, "before": empty, "during": empty, "after": empty}
+    run.state["drill"] = failover.Drill(failover.settings(platform, options), target=None, report=report)  # type: ignore[arg-type]
+    try:
+        failover.verdict(run)
+    except RunbookError as err:
+        return str(err)
+    return None
+
+
+def test_a_silent_truncation_fails_the_drill_whatever_max_failed_says(platform: Platform, runs_dir: Path) -> None:
+    figures = {"requests": 40, "p50_ms": 30.0, "p99_ms": 90.0, "by_backend": {"inference-chat": 40}, "streamed": 10}
+    assert _verdict_of(platform, {**figures, "failed": 2, "silent_truncations": 0}) is None
+    assert "3 of 40 requests failed" in (_verdict_of(platform, {**figures, "failed": 3, "silent_truncations": 0}) or "")
+    error = _verdict_of(platform, {**figures, "failed": 1, "silent_truncations": 1}) or ""
+    assert "1 streamed answers ended short in good order" in error

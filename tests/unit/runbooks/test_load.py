@@ -7,6 +7,7 @@ from typing import Any
 from infra.spec import Platform
 from runbooks import failover
 from runbooks.load import LoadGenerator, Sample, percentile, summarize
+from runbooks.probes import served_by
 from tests.support.waiting import wait_until
 from tests.unit.runbooks.fakes import FakeServer, serving
 
@@ -38,7 +39,7 @@ def test_generator_keeps_its_rate_and_identifies_the_backend(platform: Platform)
 
     with serving({"gw": FakeServer({"POST /v1/chat/completions": completion})}) as fakes:
         url = f"http://127.0.0.1:{fakes['gw'].port}/v1/chat/completions"
-        gen = LoadGenerator(url, {"model": "chat"}, rate=40, backend_of=failover._served_by(platform))
+        gen = LoadGenerator(url, {"model": "chat"}, rate=40, backend_of=served_by(platform))
         gen.start()
         wait_until(lambda: _served(gen, "inference-chat"), 10, "an answer from inference-chat")
         switch_at = gen.now()
@@ -50,7 +51,7 @@ def test_generator_keeps_its_rate_and_identifies_the_backend(platform: Platform)
     assert 30 <= len(samples) <= 50, len(samples)  # 40 req/s for 1 s
     assert all(s.ok for s in samples)
     assert {s.backend for s in samples} == {"inference-chat", "inference-code"}
-    at = failover._carried_by(gen, "inference-code", switch_at)
+    at = failover.carried_by(gen, "inference-code", switch_at)
     assert at is not None and at >= switch_at
 
 
