@@ -28,7 +28,7 @@ import httpx
 
 from infra.spec import load_platform
 from infra.spec.model import Platform, Role
-from runbooks.health import sweep
+from runbooks.health.runbook import sweep
 from runbooks.probes import gateway_headers, health_url
 
 

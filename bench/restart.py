@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 from infra.spec import Platform, load_platform
-from runbooks.health import sweep
-from runbooks.restart import critical_path
+from runbooks.health.runbook import sweep
+from runbooks.restart.runbook import critical_path
 from runbooks.targets import Target, target_for
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,16 +7,21 @@ exit codes are the project's (infra.errors.ExitCode).
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from runbooks.framework.step import Options
+from runbooks.framework.step import Options, Runbook
+
+if TYPE_CHECKING:
+    from infra.spec.model import Platform
+
+Builder = Callable[["Platform", Options], Runbook]
 
 
-def launch(module: str, options: Options) -> int:
-    """Build runbook `runbooks.<module>` for the stack and run it; raises invoke's Exit on failure."""
+def launch(build: Builder, options: Options) -> int:
+    """Build the runbook for the stack with `build` and run it; raises invoke's Exit on failure."""
     from invoke.exceptions import Exit
 
     from infra.spec.stackconfig import load_platform
@@ -25,7 +30,7 @@ def launch(module: str, options: Options) -> int:
     platform = load_platform(options.stack)
     if options.service is not None:
         platform.service(options.service)
-    runbook = importlib.import_module(f"runbooks.{module}").build(platform, options)
+    runbook = build(platform, options)
     record = execute(runbook, options, platform)
     if options.json:
         try:

@@ -39,7 +39,7 @@ DIFFERENCES: dict[str, str] = {
 }
 
 # Every llama-server flag, endpoint and metric the project uses (infra/render/llama.py, the EKS
-# KV-cache knob in infra/targets/k8s/pods.py, stack extra_args, runbooks/health.py, the rules and
+# KV-cache knob in infra/targets/k8s/pods.py, stack extra_args, runbooks/health/runbook.py, the rules and
 # dashboards): what must exist in both the deployed and the tested build.
 LLAMA_INTERFACE: dict[str, tuple[str, ...]] = {
     "flags": (

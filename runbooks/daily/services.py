@@ -16,7 +16,7 @@ from typing import Any
 
 from infra.spec.model import Platform, Service
 from runbooks.daily.findings import Finding, Verdict
-from runbooks.health import NOT_NEEDED, ServiceHealth, sweep
+from runbooks.health.runbook import NOT_NEEDED, ServiceHealth, sweep
 from runbooks.targets.base import ServiceState, Target, TargetError
 
 _DOWN = ("exited", "stopped", "missing", "created", "restarting", "paused")

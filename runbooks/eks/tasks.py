@@ -41,6 +41,7 @@ def gpu_oom(
 ) -> None:
     """GPU pods with CUDA OOM, OOMKilled or restarts: the cause and seed 003's fix as stack config."""
     from runbooks.cli import launch, options
+    from runbooks.eks.gpu_oom import build
     from runbooks.framework import BadInput
     from runbooks.gpu import parse_vram_mib
     from runbooks.gpu.errors import GpuLayersError
@@ -50,7 +51,7 @@ def gpu_oom(
     except GpuLayersError as err:
         raise BadInput(str(err)) from None
     extra = {"prometheus_url": prometheus_url, "vram_mib": vram, "model_path": model_path}
-    launch("eks.gpu_oom", options(stack, service, dry_run, yes, json, **extra))
+    launch(build, options(stack, service, dry_run, yes, json, **extra))
 
 
 @task(
@@ -72,8 +73,9 @@ def model_loading(
 ) -> None:
     """Pods that fail to load their model: refused, 403, OOM while loading, PVC pending, image pull."""
     from runbooks.cli import launch, options
+    from runbooks.eks.model_loading import build
 
-    launch("eks.model_loading", options(stack, service, dry_run, yes, json, service_account=service_account))
+    launch(build, options(stack, service, dry_run, yes, json, service_account=service_account))
 
 
 @task(name="karpenter-diagnose", help=COMMON)
@@ -82,8 +84,9 @@ def karpenter_diagnose(
 ) -> None:
     """Pending pods and stuck NodeClaims: the cause and the NodePool fix as a stack-config diff."""
     from runbooks.cli import launch, options
+    from runbooks.eks.karpenter import build
 
-    launch("eks.karpenter", options(stack, None, dry_run, yes, json))
+    launch(build, options(stack, None, dry_run, yes, json))
 
 
 @task(
@@ -104,5 +107,6 @@ def network(
 ) -> None:
     """DNS and service reachability from a pod, timeouts in logs, pods piled in one zone."""
     from runbooks.cli import launch, options
+    from runbooks.eks.network import build
 
-    launch("eks.network", options(stack, service, dry_run, yes, json, source=source))
+    launch(build, options(stack, service, dry_run, yes, json, source=source))

@@ -33,8 +33,9 @@ def qdrant_backup(
 ) -> None:
     """Snapshot Qdrant collections to the backup location, verify sha256, write manifests, apply retention."""
     from runbooks.cli import launch, options
+    from runbooks.qdrant.backup_runbook import build
 
-    launch("qdrant.backup_runbook", options(stack, None, dry_run, yes, json, collection=list(collection or [])))
+    launch(build, options(stack, None, dry_run, yes, json, collection=list(collection or [])))
 
 
 @task(
@@ -58,6 +59,7 @@ def qdrant_restore(
 ) -> None:
     """Restore a Qdrant collection from a verified backup (rollback on failure), or reindex it via rag."""
     from runbooks.cli import launch, options
+    from runbooks.qdrant.restore_runbook import build
 
     extra = {"collection": collection, "snapshot": snapshot, "reindex": reindex}
-    launch("qdrant.restore_runbook", options(stack, None, dry_run, yes, json, **extra))
+    launch(build, options(stack, None, dry_run, yes, json, **extra))

@@ -1,5 +1,5 @@
-"""invoke tasks `runbook.reload`, `runbook.reload-status` and `runbook.gpu-layers` (imported into
-runbooks/tasks.py). Heavy imports stay inside the bodies so `invoke --list` stays fast."""
+"""invoke tasks `runbook.reload` and `runbook.reload-status` (collected into the `runbook` namespace
+by runbooks/tasks.py). Heavy imports stay inside the bodies so `invoke --list` stays fast."""
 
 from __future__ import annotations
 
@@ -38,8 +38,9 @@ def reload(
 ) -> None:
     """Replace a llama-server with new settings under load, losing no request (seed 002's 5 phases)."""
     from runbooks.cli import launch, options
+    from runbooks.reload.runbook import build
 
-    launch("reload.runbook", options(stack, service or None, dry_run, yes, json, set=list(set_ or []), model=model))
+    launch(build, options(stack, service or None, dry_run, yes, json, set=list(set_ or []), model=model))
 
 
 @task(name="reload-status", help={"stack": COMMON["stack"], "json": "print the status as JSON"})
@@ -64,33 +65,3 @@ def reload_status(c: Context, stack: str = "local", json: bool = False) -> None:
             Console().print(f"  {key}: {st[key]}")
     for ch in st.get("config_changes") or []:
         Console().print(f"  {ch['key']}: {ch['old']!r} → {ch['new']!r}")
-
-
-@task(
-    name="gpu-layers",
-    help={
-        **COMMON,
-        "service": "the llama-server service to tune (e.g. inference-chat)",
-        "layers": "apply this -ngl instead of the planned one (0 = CPU only)",
-        "vram-mib": "free GPU memory in MiB to plan against (default: nvidia-smi on this machine)",
-        "model-path": "the GGUF on this machine (default: found through the container's mounts)",
-    },
-)
-def gpu_layers(
-    c: Context,
-    service: str = "",
-    stack: str = "local",
-    layers: str | None = None,
-    vram_mib: str | None = None,
-    model_path: str | None = None,
-    dry_run: bool = False,
-    yes: bool = False,
-    json: bool = False,
-) -> None:
-    """After a CUDA OOM: plan n_gpu_layers from the GGUF and free VRAM, persist it, apply it."""
-    from runbooks.cli import launch, options
-
-    launch(
-        "gpu_layers",
-        options(stack, service or None, dry_run, yes, json, layers=layers, vram_mib=vram_mib, model_path=model_path),
-    )

@@ -88,7 +88,7 @@ async def disk(platform: Platform, state: StateFile, client: httpx.AsyncClient) 
 
 async def health(platform: Platform, state: StateFile, client: httpx.AsyncClient) -> list[Issue]:
     """runbook.health's sweep; seed 001's baseline turns latency into a load level where /slots is off."""
-    from runbooks.health import sweep
+    from runbooks.health.runbook import sweep
 
     services = [s for s in _watched(platform) if s.role is not Role.MONITORING]
     report = await sweep(platform, services, client)

@@ -18,6 +18,7 @@ def run_loop(stack: str, interval: float | None, cycles: int, as_json: bool) -> 
     from infra.spec.stackconfig import load_platform
     from runbooks.cli import launch, options
     from runbooks.watch import heartbeat, store
+    from runbooks.watch.runbook import build
 
     platform = load_platform(stack)
     every = interval or platform.watch.interval_s
@@ -29,7 +30,7 @@ def run_loop(stack: str, interval: float | None, cycles: int, as_json: bool) -> 
         while True:
             started = time.monotonic()
             try:
-                launch("watch.runbook", options(stack, None, False, False, as_json, interval=every))
+                launch(build, options(stack, None, False, False, as_json, interval=every))
             except Exit as err:
                 if err.code != 1:  # a failed delivery waits in the outbox; the loop goes on
                     raise

@@ -34,6 +34,7 @@ def watch(
     """Seed 000's monitoring agent: checks in parallel, debounce, alert on change, never a lost notice."""
     from infra.errors import BadInput
     from runbooks.cli import launch, options
+    from runbooks.watch.runbook import build as build_runbook
 
     interval = number("interval", interval)  # invoke hands an untyped (None-default) option over as text
     if interval is not None and interval <= 0:
@@ -41,7 +42,7 @@ def watch(
     if cycles < 0:
         raise BadInput(f"--cycles {cycles!r}: give a count of cycles, 0 for no limit")
     if once or dry_run or (interval is None and not loop):
-        launch("watch.runbook", options(stack, None, dry_run, yes, json, once=True))
+        launch(build_runbook, options(stack, None, dry_run, yes, json, once=True))
         return
     from runbooks.watch.loop import run_loop
 
@@ -52,8 +53,9 @@ def watch(
 def watch_state(c: Context, stack: str = "local", json: bool = False) -> None:
     """The watch's current issues, counters, alerted/muted flags, latency baselines and outbox."""
     from runbooks.cli import launch, options
+    from runbooks.watch.state_runbook import build as build_state_runbook
 
-    launch("watch.state_runbook", options(stack, None, False, False, json))
+    launch(build_state_runbook, options(stack, None, False, False, json))
 
 
 @task(

@@ -2,7 +2,7 @@
 
 One module per item (window, slo, capacity, cost, logs, images, qdrant_verify); each returns
 daily-check `Finding`s that say how the value was measured and the normal range it was judged
-against; `runbooks/weekly_check.py` runs them as steps and writes the report.
+against; `runbooks/weekly_check/runbook.py` runs them as steps and writes the report.
 """
 
 __all__: list[str] = []

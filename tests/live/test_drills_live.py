@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from infra.spec.model import Platform
-from runbooks.failover import settings
+from runbooks.failover.runbook import settings
 from runbooks.framework import Options
 from runbooks.framework.silence import alertmanager_url, silences_of
 from runbooks.probes import gateway_headers, gateway_url, health_url, served_by, wait_healthy_sync

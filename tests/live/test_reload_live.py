@@ -100,7 +100,7 @@ def test_reload_with_a_broken_model_rolls_back_under_load(platform, stack_bytes)
 
 
 def test_gpu_layers_override_changes_ngl_and_stack_config_only(platform, stack_bytes) -> None:
-    from runbooks.gpu_layers import build as build_gpu
+    from runbooks.gpu_layers.runbook import build as build_gpu
 
     before_ids = _containers()
     options = Options(stack=STACK, service=SERVICE, yes=True, extra={"layers": "1"})

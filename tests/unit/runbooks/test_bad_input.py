@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from infra.spec import Platform
-from runbooks import failover
+from runbooks.failover import runbook as failover
 from runbooks.framework import BadInput, Options
 
 ROOT = Path(__file__).resolve().parents[3]

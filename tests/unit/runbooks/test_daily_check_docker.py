@@ -16,8 +16,8 @@ import pytest
 from infra.render.containers import labels
 from infra.spec import Platform, platform_from_config
 from infra.spec.daily_check import DailyCheck
-from runbooks import daily_check
 from runbooks.daily import disk, services
+from runbooks.daily_check import runbook as daily_check
 from runbooks.framework import ExitCode, Options, execute
 from runbooks.framework.display import Display
 from runbooks.targets.docker_target import DockerTarget

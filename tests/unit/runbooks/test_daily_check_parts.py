@@ -8,12 +8,12 @@ from infra.observability.rules import GROUPS
 from infra.spec import Platform, platform_from_config
 from infra.spec.daily_check import DailyCheck
 from infra.spec.errors import ConfigError
-from runbooks import daily_check
 from runbooks.daily import gpu, services
 from runbooks.daily.findings import Finding, by_level, worst
 from runbooks.daily.prom import condition, prometheus_url
+from runbooks.daily_check import runbook as daily_check
 from runbooks.framework import BadInput, Options
-from runbooks.health import ServiceHealth
+from runbooks.health.runbook import ServiceHealth
 from runbooks.targets.base import ServiceState
 
 # nvidia-smi --query-gpu=index,memory.used,memory.free,memory.total,temperature.gpu,utilization.gpu --format=csv

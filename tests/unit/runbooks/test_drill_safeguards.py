@@ -140,7 +140,7 @@ def test_bad_limits_are_named(key: str, value: Any) -> None:
 
 
 def test_the_plan_and_so_the_dry_run_shows_the_silence() -> None:
-    from runbooks import failover
+    from runbooks.failover import runbook as failover
     from runbooks.framework import Options
 
     platform = unit_platform()

@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from infra.spec import Platform
-from runbooks import health
 from runbooks.framework import ExitCode, Options, execute
 from runbooks.framework.display import Display
+from runbooks.health import runbook as health
 from tests.doubles.serving import free_port
 from tests.unit.runbooks.fakes import (
     FakeServer,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.spec import Platform
-from runbooks import failover
+from runbooks.failover import runbook as failover
 from runbooks.load import LoadGenerator, Sample, percentile, summarize
 from runbooks.probes import served_by
 from tests.support.waiting import wait_until

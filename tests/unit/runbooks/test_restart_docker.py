@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from infra.spec import Platform
-from runbooks import restart
 from runbooks.framework import ExitCode, Options, execute
 from runbooks.framework.display import Display
+from runbooks.restart import runbook as restart
 from runbooks.targets.docker_target import DockerTarget
 from tests.unit.runbooks.conftest import unit_platform
 from tests.unit.runbooks.dockerfix import docker_or_skip, fake_stack

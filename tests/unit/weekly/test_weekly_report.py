@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 
 from infra.spec import Platform
-from runbooks import daily_check, weekly_check
+from runbooks.daily_check import runbook as daily_check
 from runbooks.framework import ExitCode, Options, execute
 from runbooks.framework.display import Display
 from runbooks.reports import render, series
 from runbooks.weekly import slo
 from runbooks.weekly.window import Window
+from runbooks.weekly_check import runbook as weekly_check
 from tests.doubles.prometheus_double import PrometheusDouble, serving
 from tests.support.screenshot import looks, rgb, shoot
 

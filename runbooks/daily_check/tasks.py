@@ -34,8 +34,9 @@ def daily_check(
 ) -> None:
     """Seed 004's daily checklist and seed 003's daily checks: one table, a verdict per line."""
     from runbooks.cli import launch, options
+    from runbooks.daily_check.runbook import build
 
     launch(
-        "daily_check",
+        build,
         options(stack, service, dry_run, yes, json, strict=strict, since_h=since_h, prometheus_url=prometheus_url),
     )

@@ -36,6 +36,7 @@ def weekly_check(
 ) -> None:
     """Seed 004's weekly checklist and seed 003's weekly checks: SLOs, logs, images, backup restore test."""
     from runbooks.cli import launch, options
+    from runbooks.weekly_check.runbook import build
 
-    launch("weekly_check", options(stack, service, dry_run, yes, json, strict=strict, window=window,
+    launch(build, options(stack, service, dry_run, yes, json, strict=strict, window=window,
                                    prometheus_url=prometheus_url))  # fmt: skip

@@ -167,7 +167,7 @@ def _ensure_running(run: Run) -> None:
 
 
 def _verify(run: Run) -> dict[str, Any]:
-    from runbooks.health import sweep
+    from runbooks.health.runbook import sweep
 
     platform = run.stack_platform
     report = asyncio.run(sweep(platform, [platform.service(n) for n in run.state["scope"]]))

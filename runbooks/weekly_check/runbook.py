@@ -17,9 +17,9 @@ import re
 from typing import Any
 
 from infra.spec.model import Platform
-from runbooks import daily_check
 from runbooks.daily.findings import RANK, Finding, worst
 from runbooks.daily.prom import prometheus_url
+from runbooks.daily_check import runbook as daily_check
 from runbooks.framework import BadInput, Options, Run, Runbook, RunbookError, Step
 from runbooks.weekly.window import Window
 
