@@ -11,7 +11,16 @@ from typing import Any
 from infra.spec.model import Platform
 from runbooks.framework.durable import kind
 
-__all__ = ["expire_silence", "recreate", "release", "remove_fault_proxy", "restore_file", "start", "unpause"]
+__all__ = [
+    "expire_silence",
+    "recreate",
+    "release",
+    "reload_handover",
+    "remove_fault_proxy",
+    "restore_file",
+    "start",
+    "unpause",
+]
 
 
 def _wait(platform: Platform, name: str, wait_s: float | None, target: Any) -> None:
@@ -106,3 +115,12 @@ def remove_fault_proxy(platform: Platform, data: dict[str, Any]) -> None:
     from runbooks.faults.inject import remove_durable
 
     remove_durable(data)
+
+
+@kind("reload-handover")
+def reload_handover(platform: Platform, data: dict[str, Any]) -> None:
+    """A compose reload the runner could not finish: the old settings serve under the service's
+    name again, and the stand-in drains and goes (runbooks/reload/rescue.py)."""
+    from runbooks.reload.rescue import put_back
+
+    put_back(platform, data)

@@ -110,7 +110,14 @@ def load(run: Run) -> dict[str, Any]:
     net = r.change.new.network
     command = r.change.plans()[1].command
     name = f"{r.name}-{STAND_IN_SUFFIX}"
-    r.undos.append(run.on_rollback(f"remove the stand-in {name}", lambda: _remove_stand_in(r)))
+    r.undos.append(
+        run.on_rollback(
+            f"remove the stand-in {name}",
+            lambda: _remove_stand_in(r),
+            durable=_durable(r, name),
+            deadline_s=_deadline(r),
+        )
+    )
     r.stand_in = instances.clone(r.client, r.old_attrs, name=name, command=command, network=net, canonical=False)
     instances.detach(r.client, r.stand_in, net)
     r.stand_in.start()
@@ -118,6 +125,22 @@ def load(run: Run) -> dict[str, Any]:
     run.measure("load_s", round(took, 3))
     run.set_phase("loading", 30)
     return {"stand_in": name, "healthy_after_s": round(took, 3), "command": list(command)}
+
+
+def _durable(r: Reload, stand_in: str) -> tuple[str, dict[str, Any]]:
+    """The guard's undo for any phase of this reload (runbooks/reload/rescue.py)."""
+    from runbooks.reload.rescue import handover_data
+
+    return "reload-handover", handover_data(r.change.old, r.name, stand_in, r.old_attrs)
+
+
+def _deadline(r: Reload) -> float:
+    """By when the whole reload must have ended, or the guard puts the old settings back: two
+    loads, the warm-ups, two DNS settles and two drains, and a margin."""
+    conf = r.change.new.reload
+    warm = (conf.warmup_requests + FINAL_WARMUPS) * conf.warmup_latency_budget_s
+    settle = gateway_dns_ttl_s(r.change.new) + conf.dns_settle_margin_s
+    return round(2 * _load_timeout(r) + warm + 2 * settle + 2 * conf.drain_timeout_s + 300, 1)
 
 
 def _remove_stand_in(r: Reload) -> None:
@@ -186,9 +209,17 @@ def drain_old(run: Run) -> dict[str, Any]:
     assert r.old is not None and r.mover is not None
     run.set_phase("cleanup", 90)
     figures = r.mover.retire(r.old)
+    assert r.stand_in is not None
+    # the new undo is on disk before the old ones are discharged: the guard is never without one
+    restore = run.on_rollback(
+        f"restore {r.name} with the old settings",
+        lambda: _restore_old(r),
+        durable=_durable(r, r.stand_in.name),
+        deadline_s=_deadline(r),
+    )
     for undo in r.undos:
         undo.discharge()  # the old instance is gone: undo from here means the old settings again
-    r.undos = [run.on_rollback(f"restore {r.name} with the old settings", lambda: _restore_old(r))]
+    r.undos = [restore]
     run.measure("old_drained_after_s", figures["drained_after_s"])
     return figures
 
