@@ -18,9 +18,8 @@ CHAT = {"model": "double", "messages": [{"role": "user", "content": "hi"}], "max
 
 @pytest.fixture(scope="module")
 def llama() -> Iterator[LlamaDouble]:
-    double = LlamaDouble().start()
-    yield double
-    double.stop()
+    with LlamaDouble() as double:
+        yield double
 
 
 def _free_port() -> int:

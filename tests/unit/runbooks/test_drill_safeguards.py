@@ -3,7 +3,6 @@ from the real rules, and the `inferops:drills` limits' validation."""
 
 from __future__ import annotations
 
-import json
 from types import SimpleNamespace
 from typing import Any
 
@@ -15,34 +14,10 @@ from infra.spec.stackconfig import platform_from_config
 from runbooks.drill import HaltMonitor
 from runbooks.framework.silence import drill_alerts, matchers_for
 from runbooks.load import Sample
-from tests.doubles.serving import LoopbackServer
+from tests.doubles.llama_double import LlamaDouble
 from tests.unit.runbooks.conftest import TEST_STACK, unit_platform
 
 SECONDARY = "inference-code"
-
-
-class LlamaDouble(LoopbackServer):
-    """/health, /slots and /metrics of a llama-server, with values a test sets."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.busy = 0
-        self.deferred = 0.0
-
-    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
-        path = environ["PATH_INFO"]
-        if path == "/health":
-            body, ctype = b'{"status":"ok"}', "application/json"
-        elif path == "/slots":
-            body = json.dumps([{"id": i, "is_processing": i < self.busy} for i in range(2)]).encode()
-            ctype = "application/json"
-        elif path == "/metrics":
-            body, ctype = f"llamacpp:requests_deferred {self.deferred}\n".encode(), "text/plain"
-        else:
-            start_response("404 Not Found", [])
-            return [b""]
-        start_response("200 OK", [("Content-Type", ctype)])
-        return [body]
 
 
 class Traffic:
