@@ -117,8 +117,12 @@ class StackConfigEdit:
     def apply(self, run: Run | None = None) -> Platform:
         """Validate, write, record old/new and the diff, and register the restore as a rollback."""
         platform = self.validate()
-        _write_atomic(self.path, self.text())
-        if run is not None:
+        if run is not None:  # write-ahead: the restore is on disk before the file changes
+            run.on_rollback(
+                f"restore {self.path.name}",
+                self.restore,
+                durable=("restore-file", {"path": str(self.path), "content": self.original}),
+            )
             run.record.config_changes.append(
                 {
                     "file": str(self.path),
@@ -127,11 +131,7 @@ class StackConfigEdit:
                 }
             )
             run.record.save()
-            run.on_rollback(
-                f"restore {self.path.name}",
-                self.restore,
-                durable=("restore-file", {"path": str(self.path), "content": self.original}),
-            )
+        _write_atomic(self.path, self.text())
         return platform
 
     def restore(self) -> None:

@@ -58,6 +58,7 @@ def test_a_reload_whose_runner_is_killed_is_put_back_by_its_guard(platform: Plat
                                                                   death: str) -> None:  # fmt: skip
     client = docker.from_env()
     old = client.containers.get(SERVICE)
+    assert flag_value(_args(old), "-c") == "512", "the stack must start at ctx_size 512 (a test before left it changed)"
     before = stack_file(STACK).read_bytes()
     runs = tmp_path / "runs"
     env = {**os.environ, "INFEROPS_RUNS_DIR": str(runs)}
