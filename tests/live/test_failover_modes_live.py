@@ -1,10 +1,11 @@
 """runbook.failover-test's fault-proxy modes on the live local stack: the real llama-server behind
 the proxy, the real LiteLLM gateway in front, a quarter of the load streamed.
 
-The modes here are the ones the pinned LiteLLM rescues: each loses no request, truncates no
+The first test takes the modes the pinned LiteLLM rescues: each loses no request, truncates no
 stream, and traffic is back on the primary within the allowed time; the proxy is gone after.
-stream-cut and rate-limit are measured by `bench/failover.py --all-modes` (see issue 18's note:
-the gateway puts its secondary in cooldown under them and answers 429 "No deployments available").
+stream-cut is one it cannot rescue; it must fail cleanly. rate-limit is measured by
+`bench/failover.py --all-modes` only: in one run of four the gateway answered three requests 429
+"No deployments available" after the primary was back (issue 18's note).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import docker
 import pytest
 
 from infra.spec.model import Platform
@@ -53,8 +55,6 @@ def _drill(runs: Path, mode: str) -> tuple[int, dict[str, Any], str]:
 
 @pytest.mark.parametrize("mode", RESCUED)
 def test_a_rescued_fault_loses_nothing_and_leaves_no_proxy(platform: Platform, tmp_path: Path, mode: str) -> None:
-    import docker
-
     _steady(tmp_path / "steady-runs")
     code, record, err = _drill(tmp_path / "runs", mode)
     assert record, err
@@ -69,3 +69,26 @@ def test_a_rescued_fault_loses_nothing_and_leaves_no_proxy(platform: Platform, t
     chat = docker.from_env().containers.get("inference-chat")
     assert not is_installed(pid(chat), platform.service("inference-chat").port, PROXY_PORT)
     assert subprocess.run(["pgrep", "-f", "runbooks.faults.proxy"], capture_output=True).returncode == 1
+
+
+def test_a_stream_cut_mid_answer_fails_cleanly_and_spares_plain_answers(platform: Platform, tmp_path: Path) -> None:
+    """LiteLLM cannot fall back once a stream has started (BerriAI/litellm#40404): each cut stream
+    must end with an error its client sees, never as a short answer presented as complete."""
+    _steady(tmp_path / "steady-runs")
+    args = ["runbook.failover-test", "--mode", "stream-cut", "--yes", "--json", "--rate", "2", "--duration", "20",
+            "--fault-after", "4", "--stream-share", "0.5", "--max-failed", "1000"]  # fmt: skip
+    env = {**os.environ, "INFEROPS_RUNS_DIR": str(tmp_path / "runs")}
+    proc = subprocess.run([INVOKE, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    record = json.loads(proc.stdout) if proc.stdout.strip() else {}
+    assert record, proc.stderr
+    m = record["measurements"]
+    assert proc.returncode == 0, record.get("error")
+    assert m["fault_proxy"].get("cut", 0) >= 1
+    after_fault = [s for s in m["samples"] if s["sent_s"] >= m["fault_at_s"]]
+    failed = [s for s in after_fault if not s["ok"]]
+    assert failed and all(s["stream"] for s in failed)  # only streams were cut
+    assert all(s["error"].startswith(("error in the stream", "stream broken")) for s in failed)
+    assert m["failover"]["total"]["silent_truncations"] == 0
+    assert all(s["ok"] for s in after_fault if not s["stream"])  # plain answers were served whole
+    chat = docker.from_env().containers.get("inference-chat")
+    assert not is_installed(pid(chat), platform.service("inference-chat").port, PROXY_PORT)
