@@ -31,13 +31,24 @@ class EngineMissing(Missing, RuntimeError):
     """No Docker engine answers; the message says how to start one."""
 
 
+def client_for(docker_host: str | None, timeout_s: float = 30) -> Any:
+    """A docker SDK client for `docker_host` (None: $DOCKER_HOST or the local socket), not yet
+    pinged; an ssh:// host goes through the ssh binary (the operator's keys and config)."""
+    import docker
+
+    if docker_host is None:
+        return docker.from_env(timeout=int(timeout_s))
+    return docker.DockerClient(
+        base_url=docker_host, timeout=int(timeout_s), use_ssh_client=docker_host.startswith("ssh://")
+    )
+
+
 def docker_client(timeout: int = 120) -> Any:
     """A docker SDK client whose engine answered a ping, or EngineMissing."""
-    import docker
     import docker.errors
 
     try:
-        client = docker.from_env(timeout=timeout)
+        client = client_for(None, timeout)
         client.ping()
     except (docker.errors.DockerException, OSError) as err:
         where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")

@@ -18,7 +18,9 @@ from infra.spec.model import Platform, Service
 
 
 @dataclass(frozen=True)
-class Problem:
+class PreflightProblem:
+    """One reason a stack cannot come up, by service (not a config key: infra.spec.errors.Problem)."""
+
     service: str
     message: str
 
@@ -29,7 +31,7 @@ class Problem:
 class PreflightFailed(BadInput, RuntimeError):
     """One or more problems; nothing was changed."""
 
-    def __init__(self, stack: str, problems: list[Problem]) -> None:
+    def __init__(self, stack: str, problems: list[PreflightProblem]) -> None:
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"stack {stack!r} cannot come up, nothing was changed:\n{lines}")
@@ -44,7 +46,7 @@ def build_hint(image: str) -> str:
     return f"pull it (`docker pull {image}`) or point inferops:images at an image that exists here"
 
 
-def missing_images(platform: Platform, client: Any) -> list[Problem]:
+def missing_images(platform: Platform, client: Any) -> list[PreflightProblem]:
     import docker.errors
 
     problems = []
@@ -53,7 +55,7 @@ def missing_images(platform: Platform, client: Any) -> list[Problem]:
             client.images.get(svc.image)
         except docker.errors.ImageNotFound:
             if not platform.pull_images:
-                problems.append(Problem(svc.name, f"image {svc.image} is missing; {build_hint(svc.image)}"))
+                problems.append(PreflightProblem(svc.name, f"image {svc.image} is missing; {build_hint(svc.image)}"))
     return problems
 
 
@@ -83,14 +85,14 @@ def _port_key(svc: Service) -> str:
     return f"inferops:services.{svc.name}.host_port"
 
 
-def taken_ports(platform: Platform, client: Any) -> list[Problem]:
+def taken_ports(platform: Platform, client: Any) -> list[PreflightProblem]:
     ours = own_ports(platform, client)
     problems = []
     for svc in platform.enabled():
         port = svc.published_port
         if svc.publish and port not in ours and port_taken(platform.bind_address, port):
             problems.append(
-                Problem(
+                PreflightProblem(
                     svc.name,
                     f"port {platform.bind_address}:{port} is already taken by another process; "
                     f"stop it or set {_port_key(svc)} to a free port",

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_docker as docker
 
 from infra.configfile import ConfigFile
-from infra.render.containers import ContainerPlan, container_plans, named_volumes
+from infra.render.containers import LABEL_PREFIX, ContainerPlan, container_plans, named_volumes
 from infra.spec.model import Platform
 
 SecretSource = Mapping[str, pulumi.Output[str]]
@@ -29,7 +29,7 @@ def deploy_compose(platform: Platform, secrets: SecretSource) -> dict[str, docke
         "network",
         name=platform.network,
         driver="bridge",
-        labels=[docker.NetworkLabelArgs(label="io.inferops.stack", value=platform.stack)],
+        labels=[docker.NetworkLabelArgs(label=f"{LABEL_PREFIX}.stack", value=platform.stack)],
         opts=opts,
     )
     plans = container_plans(platform)
@@ -37,7 +37,7 @@ def deploy_compose(platform: Platform, secrets: SecretSource) -> dict[str, docke
         name: docker.Volume(
             f"volume-{name}",
             name=f"{platform.network}-{name}",
-            labels=[docker.VolumeLabelArgs(label="io.inferops.stack", value=platform.stack)],
+            labels=[docker.VolumeLabelArgs(label=f"{LABEL_PREFIX}.stack", value=platform.stack)],
             opts=opts,
         )
         for name in named_volumes(plans)

@@ -30,15 +30,11 @@ def _services(run: Run) -> list[Service]:
 
 
 def _target(run: Run) -> Any:
-    """The framework's target; on EKS bound to the stack's inference namespace and context."""
-    if "target" not in run.state:
-        if run.stack_platform.target == "eks":
-            run.state["target"] = kube.k8s_target(run.stack_platform)
-        else:
-            from runbooks.targets import target_for
-
-            run.state["target"] = target_for(run.stack_platform)
-    return run.state["target"]
+    """The run's target; on EKS bound to the stack's inference namespace and context."""
+    if run.stack_platform.target == "eks" and "eks_target" not in run.state:
+        run.target = kube.k8s_target(run.stack_platform)
+        run.state["eks_target"] = True
+    return run.target
 
 
 def _prom(run: Run) -> Prometheus | None:

@@ -26,7 +26,6 @@ from runbooks.framework import BadInput, Options, Run, Runbook, RunbookError, St
 from runbooks.framework.runner import Undo
 from runbooks.load import LoadGenerator, Sample, samples_as_dicts, summarize
 from runbooks.probes import completion_payload, gateway_headers, gateway_url, probe_once, served_by, wait_healthy
-from runbooks.targets import Target, target_for
 
 if TYPE_CHECKING:
     from runbooks.faults.inject import Injection
@@ -73,7 +72,6 @@ class Drill:
     """What the steps share: set as the run goes (None until the step that makes it)."""
 
     settings: Settings
-    target: Target
     load: LoadGenerator | None = None
     monitor: HaltMonitor | None = None
     fault_undo: Undo | None = None
@@ -226,7 +224,7 @@ def _baseline(run: Run) -> dict[str, Any]:
 
 def _restore_primary(run: Run) -> None:
     platform, drill = run.stack_platform, _drill(run)
-    s, target = drill.settings, drill.target
+    s, target = drill.settings, run.target
     if s.mode in PROXY_MODES:
         _remove_proxy(run)
     if s.mode == "pause":
@@ -312,8 +310,8 @@ def _fault(run: Run) -> dict[str, Any]:
     if proxied:
         _inject(run, drill.fault_undo)
     else:
-        act: dict[str, Callable[[str], object]] = {"kill": drill.target.kill, "stop": drill.target.stop,
-                                                   "pause": drill.target.pause}  # fmt: skip
+        act: dict[str, Callable[[str], object]] = {"kill": run.target.kill, "stop": run.target.stop,
+                                                   "pause": run.target.pause}  # fmt: skip
         act[s.mode](s.primary)
     run.measure("fault_at_s", round(drill.fault_at, 3))
     return {"mode": s.mode, "primary": s.primary}
@@ -514,7 +512,7 @@ def build(platform: Platform, options: Options) -> Runbook:
     s = settings(platform, options)
 
     def steady(run: Run) -> dict[str, Any]:
-        run.state["drill"] = Drill(s, target_for(run.stack_platform))
+        run.state["drill"] = Drill(s)
         return _steady_state(run)
 
     p, sec = s.primary, s.secondary

@@ -34,6 +34,7 @@ from runbooks.framework.errors import BadInput, Interrupted, RunbookError
 from runbooks.framework.lock import StackLock
 from runbooks.framework.record import RunRecord, StepRecord, now_iso
 from runbooks.framework.step import Options, Runbook, Step
+from runbooks.targets.base import Target
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 HALT_SIGNAL = signal.SIGUSR1  # sent by the runner's own threads (kill switch, halt conditions)
@@ -82,6 +83,7 @@ class Run:
         self._step: StepRecord | None = None
         self.halt_reason: str | None = None
         self._main_ident = threading.main_thread().ident
+        self._target: Target | None = None
         self._shielding: str | None = None  # what `uninterruptible` is waiting for
         self._deferred: str | None = None  # the first signal that arrived meanwhile
 
@@ -91,6 +93,19 @@ class Run:
         if self.platform is None:
             raise RunbookError(f"runbook {self.runbook.name!r} needs the stack's platform and was run without one")
         return self.platform
+
+    @property
+    def target(self) -> Target:
+        """How this run reaches the stack's services (Docker or Kubernetes), made on first use."""
+        if self._target is None:
+            from runbooks.targets import target_for
+
+            self._target = target_for(self.stack_platform)
+        return self._target
+
+    @target.setter
+    def target(self, value: Target) -> None:
+        self._target = value  # a runbook bound to something narrower (daily-check: one namespace), or a test's
 
     def on_rollback(
         self,

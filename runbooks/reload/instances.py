@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from infra.render.containers import LABEL_PREFIX
 from runbooks.framework.errors import RunbookError
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from docker.models.containers import Container
 
 COMPOSE_LABEL_PREFIX = "com.docker.compose."
-RELOAD_LABEL = "io.inferops.reload-of"
+RELOAD_LABEL = f"{LABEL_PREFIX}.reload-of"
 POLL_S = 0.25
 
 

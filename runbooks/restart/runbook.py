@@ -20,7 +20,7 @@ from infra.spec.model import Platform
 from runbooks.drill import scoped_silence, silence_plan
 from runbooks.framework import BadInput, Options, Run, Runbook, RunbookError, Step
 from runbooks.probes import probe_once, wait_healthy
-from runbooks.targets import Target, TargetError, target_for
+from runbooks.targets import Target, TargetError
 
 
 def scope(platform: Platform, options: Options) -> list[str]:
@@ -56,15 +56,9 @@ def critical_path(platform: Platform, names: list[str], waits: dict[str, float])
     return max((cp(n) for n in names), default=0.0)
 
 
-def _target(run: Run) -> Target:
-    if "target" not in run.state:
-        run.state["target"] = target_for(run.stack_platform)
-    return run.state["target"]
-
-
 def _preflight(run: Run) -> dict[str, Any]:
     platform, names = run.stack_platform, run.state["scope"]
-    target = _target(run)
+    target = run.target
     target.ping()
     missing = [n for n in names if target.state(n).status == "missing"]
     if missing:
@@ -90,7 +84,7 @@ def deadline_for(platform: Platform, names: list[str], options: Options) -> floa
 
 
 def _stop(run: Run) -> dict[str, Any]:
-    platform, names, target = run.stack_platform, run.state["scope"], _target(run)
+    platform, names, target = run.stack_platform, run.state["scope"], run.target
     deadline = deadline_for(platform, names, run.options)
     scoped_silence(run, names, deadline)
     run.state["stop_undo"] = run.on_rollback(
@@ -142,7 +136,7 @@ async def _start_graph(run: Run, names: list[str], target: Target) -> dict[str, 
 
 
 def _start(run: Run) -> dict[str, Any]:
-    names, target = run.state["scope"], _target(run)
+    names, target = run.state["scope"], run.target
     t0 = time.monotonic()
     per_service = asyncio.run(_start_graph(run, names, target))
     run.state["stop_undo"].settle()
@@ -162,7 +156,7 @@ def _start(run: Run) -> dict[str, Any]:
 
 def _ensure_running(run: Run) -> None:
     """Rollback: whatever the run stopped is started again and healthy (in dependency order)."""
-    names, target = run.state["scope"], _target(run)
+    names, target = run.state["scope"], run.target
     asyncio.run(_start_graph(run, names, target))
 
 

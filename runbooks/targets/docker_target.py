@@ -21,17 +21,6 @@ if TYPE_CHECKING:
     from docker.models.containers import Container
 
 
-def docker_client(docker_host: str | None, timeout_s: float = 30) -> DockerClient:
-    """A client for `docker_host` (None: $DOCKER_HOST or the local socket); ssh uses the ssh binary."""
-    import docker
-
-    if docker_host is None:
-        return docker.from_env(timeout=int(timeout_s))
-    return docker.DockerClient(
-        base_url=docker_host, timeout=int(timeout_s), use_ssh_client=docker_host.startswith("ssh://")
-    )
-
-
 class DockerTarget:
     def __init__(self, platform: Platform, client: DockerClient | None = None) -> None:
         self.platform = platform
@@ -52,7 +41,9 @@ class DockerTarget:
 
             ensure_engine(say=lambda text: print(text, file=sys.stderr))
         try:
-            return docker_client(self.platform.docker_host)
+            from infra.docker.daemon import client_for
+
+            return client_for(self.platform.docker_host)
         except docker.errors.DockerException as err:
             raise TargetUnreachable(f"cannot reach the Docker engine at {self.where}: {err}") from None
 
