@@ -121,7 +121,9 @@ def merge_undos(mine: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> lis
 
 
 def write_json(path: Path, data: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    """Atomic: readers see the old file or the new one. The temporary name must not end in `.json`,
+    or a reader listing the runs directory (`records`, recover) sees a run twice."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     with os.fdopen(fd, "w") as fh:
         json.dump(data, fh, indent=2, default=str)
     os.replace(tmp, path)
@@ -151,7 +153,7 @@ def edit_record(path: Path) -> Iterator[dict[str, Any]]:
 def records(runbook: str | None = None, stack: str | None = None) -> list[dict[str, Any]]:
     """Saved records, oldest first, filtered by runbook and stack."""
     out = []
-    for path in sorted(runs_dir().glob("*.json")):
+    for path in sorted(runs_dir().glob("[!.]*.json")):
         try:
             data = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):

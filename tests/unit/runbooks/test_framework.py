@@ -11,7 +11,7 @@ import pytest
 from runbooks.framework import ExitCode, Options, Run, Runbook, RunbookError, Step, execute
 from runbooks.framework.display import Display
 from runbooks.framework.lock import StackLock
-from runbooks.framework.record import latest
+from runbooks.framework.record import latest, records, write_json
 
 QUIET = Display(quiet=True)
 
@@ -167,6 +167,23 @@ def test_record_is_readable_while_running(runs_dir: Path) -> None:
     execute(Runbook("live", "live", (Step("s", step),), exclusive=False), Options(), display=QUIET)
     assert seen["status"] == "running" and seen["phase"] == "warming_up" and seen["percent"] == 40
     assert seen["steps"][0]["status"] == "running"
+
+
+def test_a_record_being_written_is_never_listed_twice(runs_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The guard rewrites a record while recover lists the directory: the temporary file, complete
+    and not yet renamed, must not look like a second run (it did, and a SIGKILL test saw two)."""
+    rec = execute(Runbook("one", "one", (Step("s", lambda run: None),), exclusive=False), Options(), display=QUIET)
+    seen: list[list[str]] = []
+    real_replace = __import__("os").replace
+
+    def replace_after_listing(src: str, dst: Path) -> None:
+        seen.append([p.name for p in runs_dir.glob("*.json")])
+        seen.append([r["id"] for r in records()])
+        real_replace(src, dst)
+
+    monkeypatch.setattr("runbooks.framework.record.os.replace", replace_after_listing)
+    write_json(rec.path, json.loads(rec.path.read_text()))
+    assert seen == [[rec.path.name], [rec.id]]
 
 
 def test_exclusive_runbooks_refuse_while_the_stack_is_locked(runs_dir: Path) -> None:
