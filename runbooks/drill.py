@@ -195,7 +195,8 @@ class HaltMonitor:
     def _gpu(self, client: httpx.Client) -> Breach | None:
         from infra.spec.model import Role
 
-        proms = [s for s in self.platform.by_role(Role.MONITORING) if s.name == "prometheus" and s.publish]
+        p = self.platform
+        proms = [s for s in p.by_role(Role.MONITORING) if s.name == "prometheus" and p.reachable(s)]
         if not proms:
             return None
         try:

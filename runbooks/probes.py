@@ -25,7 +25,7 @@ TARGET_POLL_S = 0.2
 
 def health_url(platform: Platform, svc: Service) -> str:
     """The health endpoint as an operator reaches it (published port on the access host)."""
-    return f"http://{platform.access_host}:{svc.published_port}{svc.health.path}"
+    return platform.url(svc, svc.health.path)
 
 
 def gateway_headers(stack: str) -> dict[str, str]:
@@ -96,7 +96,7 @@ async def wait_healthy(
     try:
         while True:
             poll = POLL_S
-            if svc.publish:
+            if platform.reachable(svc):
                 ok = await probe_once(client, platform, svc)
             elif target is not None:
                 poll = TARGET_POLL_S

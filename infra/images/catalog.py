@@ -34,6 +34,21 @@ LLAMA_BUILD_JOBS = "2"
 # with no key answers 500 instead of 401. The package is imported, never used (no database).
 PRISMA = "prisma==0.15.0"
 GATEWAY_WHEELS = ("litellm[proxy]==1.108.7", "prometheus_client==0.26.0", PRISMA)
+# What a watch cycle imports on a Docker host (pyproject's ranges, pinned at this venv's versions);
+# no Pulumi, no Kubernetes client.
+WATCH_WHEELS = (
+    "pydantic==2.14.4",
+    "PyYAML==6.0.4",
+    "httpx==0.28.1",
+    "sniffio==1.3.1",
+    "anyio==4.16.0",
+    "rich==15.0.0",
+    "tenacity==9.2.1",
+    "invoke==3.0.3",
+    "docker==7.2.0",
+)
+# The project's own code in the watch image (copied from the checkout into src/).
+WATCH_SOURCES = ("tasks.py", "infra", "runbooks")
 
 
 @dataclass(frozen=True)
@@ -47,6 +62,8 @@ class ImageDef:
     wheels: tuple[str, ...] = ()
     # Binaries built from Go modules on the host (infra/monitoring) and staged into bin/.
     go_tools: tuple[str, ...] = ()
+    # Paths of this repository copied into src/ (files or folders, without __pycache__).
+    sources: tuple[str, ...] = ()
 
     @property
     def repo(self) -> str:
@@ -83,6 +100,12 @@ IMAGES: dict[str, ImageDef] = {
         ),
         ImageDef("alert-sink", "webhook receiver that stores notifications (test support)"),
         ImageDef("synology-relay", "Alertmanager webhook -> Synology Chat form field `payload` (seed 000)"),
+        ImageDef(
+            "watch",
+            "runbook.watch --loop: the project's code and the libraries a cycle imports",
+            wheels=WATCH_WHEELS,
+            sources=WATCH_SOURCES,
+        ),
     )
 }
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from infra.images.catalog import ImageDef
 from infra.monitoring.build import source_key
 from infra.monitoring.tools import BY_NAME
+from infra.spec.stackconfig import ROOT
 
 HASH_LEN = 12
 # Code that shapes an image's content beyond its build context (generators, the base recipe).
@@ -16,6 +17,7 @@ GENERATORS: dict[str, tuple[str, ...]] = {
     "base": ("base.py",),
     "llama-server": ("tiny_model.py", "prepare.py"),
     "litellm": ("prepare.py",),
+    "watch": ("prepare.py",),
     "prometheus": ("gotools.py",),
     "alertmanager": ("gotools.py",),
 }
@@ -38,6 +40,16 @@ def context_files(img: ImageDef) -> list[tuple[str, Path]]:
     ]
 
 
+def source_files(img: ImageDef) -> list[tuple[str, Path]]:
+    """The repository paths an image copies (the watch's code): any edit rebuilds it."""
+    out: list[tuple[str, Path]] = []
+    for name in img.sources:
+        top = ROOT / name
+        paths = [top] if top.is_file() else [p for p in top.rglob("*") if p.is_file()]
+        out += [(f"src/{p.relative_to(ROOT)}", p) for p in paths if "__pycache__" not in p.parts]
+    return out
+
+
 def generator_files(img: ImageDef) -> list[tuple[str, Path]]:
     here = Path(__file__).parent
     return [(f"generator/{name}", here / name) for name in GENERATORS.get(img.name, ())]
@@ -51,5 +63,5 @@ def input_hash(img: ImageDef, parent_hash: str | None) -> str:
         h.update(f"pin={pin}\n".encode())
     for name in img.go_tools:
         h.update(f"go_tool={source_key(BY_NAME[name])}\n".encode())
-    h.update(files_digest([*context_files(img), *generator_files(img)]).encode())
+    h.update(files_digest([*context_files(img), *source_files(img), *generator_files(img)]).encode())
     return h.hexdigest()[:HASH_LEN]

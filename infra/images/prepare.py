@@ -182,6 +182,18 @@ def add_wheels(folder: Path, staging: Path, requirements: tuple[str, ...]) -> in
     return len(wheels)
 
 
+def add_sources(root: Path, staging: Path, sources: tuple[str, ...]) -> None:
+    """The repository paths into `src/` (byte-code caches left out)."""
+    dest = staging / "src"
+    for name in sources:
+        src = root / name
+        if src.is_file():
+            dest.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+        else:
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+
+
 def add_llama(wheel: Path, staging: Path) -> None:
     extract_llama(wheel, staging / "llama")
     write_tiny_model(staging / "models" / "tiny.gguf")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from infra.configfile import ConfigFile
 from infra.render.files import config_files
 from infra.render.llama import llama_args
+from infra.render.watch import WATCH_SERVICE, watch_command, watch_secret_env
 from infra.spec.model import HealthCheck, Platform, Service, Volume
 
 LABEL_PREFIX = "io.inferops"
@@ -121,6 +122,9 @@ def container_plan(platform: Platform, svc: Service, files: list[ConfigFile] | N
     files = config_files(platform) if files is None else files
     mounted = tuple(f for f in files if f.service == svc.name)
     command = llama_args(svc) if svc.llama is not None else svc.command
+    secret_env = dict(svc.secret_env)
+    if svc.name == WATCH_SERVICE:
+        command, secret_env = watch_command(platform), {**secret_env, **watch_secret_env(platform)}
     ports = (PortBinding(platform.bind_address, svc.published_port, svc.port),) if svc.publish else ()
     hc = svc.health
     return ContainerPlan(
@@ -129,7 +133,7 @@ def container_plan(platform: Platform, svc: Service, files: list[ConfigFile] | N
         entrypoint=svc.entrypoint,
         command=tuple(command),
         env=dict(svc.env),
-        secret_env=dict(svc.secret_env),
+        secret_env=secret_env,
         ports=ports,
         healthcheck=Healthcheck(
             test=probe_command(hc, svc.health_port),

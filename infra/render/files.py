@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from infra.configfile import ConfigFile, to_yaml
 from infra.render.gateway import CONFIG_PATH, gateway_config
+from infra.render.watch import watch_files
 from infra.spec.model import Platform, Role
 
 __all__ = ["config_files"]
@@ -22,6 +23,7 @@ def config_files(platform: Platform) -> list[ConfigFile]:
     for gw in platform.by_role(Role.GATEWAY):
         files.append(_static(gw.name, CONFIG_PATH, to_yaml(gateway_config(platform))))
     files.extend(_observability_files(platform))
+    files.extend(watch_files(platform))
     return [f for f in files if f.service in enabled]
 
 

@@ -36,6 +36,8 @@ DEFAULT_IMAGES: dict[str, str] = {
     "alert-sink": "inferops/alert-sink:local",
     # No upstream image: built by `invoke images.build --only synology-relay` (images/synology-relay).
     "synology-relay": "inferops/synology-relay:local",
+    # No upstream image: built by `invoke images.build --only watch` (images/watch) on the host.
+    "watch": "inferops/watch:local",
 }
 
 # Environment variables filled from Pulumi config secrets (a row's `secret_env`).
@@ -47,6 +49,12 @@ GPU_LAYER_KNOBS: dict[str, str] = {
     "inference-chat": "CHAT_N_GPU_LAYERS",
     "inference-code": "CODE_N_GPU_LAYERS",
 }
+
+# The watch as a service of the stack it watches (the `watch` row; infra/render/watch.py renders
+# its command, secrets and the platform file it reads).
+WATCH_SERVICE = "watch"
+PLATFORM_FILE_ENV = "INFEROPS_PLATFORM_FILE"  # the deployed platform as JSON (stackconfig reads it)
+HOST_ROOT_ENV = "INFEROPS_HOST_ROOT"  # where the host's / is mounted: the disk check reads mounts under it
 
 MODELS_VOLUME = Volume(source="models", target="/models", read_only=True)
 
@@ -241,6 +249,32 @@ def default_services(tuning: Tuning, images: dict[str, str]) -> dict[str, Servic
             command=("--port", "9097"),
             secret_env={SYNOLOGY_URL_ENV: "alertSynologyWebhookUrl"},
             health=HealthCheck(path="/health", tool="python", start_period_s=5),
+            enabled=False,
+        ),
+        # runbook.watch in a container of the stack (seed 000's agent; off by default, a GPU host
+        # enables it or installs the systemd timer instead): cycles every watch.interval_s,
+        # containers through the Docker socket, services by name on the stack network, the host's
+        # disks under /host, its heartbeat at /metrics for Prometheus (WatchStopped).
+        Service(
+            name=WATCH_SERVICE,
+            role=Role.MONITORING,
+            image=images["watch"],
+            port=9098,
+            publish=False,
+            env={
+                PLATFORM_FILE_ENV: "/etc/inferops/platform.json",
+                "INFEROPS_WATCH_STATE_DIR": "/var/lib/inferops-watch/state",
+                "INFEROPS_RUNS_DIR": "/var/lib/inferops-watch/runs",
+                HOST_ROOT_ENV: "/host",
+                "PYTHONUNBUFFERED": "1",
+            },
+            health=HealthCheck(path="/metrics", tool="python", start_period_s=60),
+            volumes=(
+                Volume(source="watch-data", target="/var/lib/inferops-watch"),
+                Volume(source="/var/run/docker.sock", target="/var/run/docker.sock", host_path=True),
+                Volume(source="/", target="/host", read_only=True, host_path=True),
+            ),
+            metrics_path="/metrics",
             enabled=False,
         ),
         # Test support: a webhook receiver standing in for the chat/pager webhooks a test stack

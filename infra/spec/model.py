@@ -202,6 +202,9 @@ class Platform(Strict):
     docker_host: str | None = None
     bind_address: str = "127.0.0.1"
     access_host: str = "127.0.0.1"
+    # Where runbooks run from: the operator's host (published ports on `access_host`), or a
+    # container on the stack network (the watch service: service names and container ports).
+    vantage: Literal["host", "stack-network"] = "host"
     network: str = "inferops"
     gpu_host: bool = True
     pull_images: bool = True
@@ -233,8 +236,14 @@ class Platform(Strict):
         return [s for s in self.enabled() if s.role is role]
 
     def url(self, svc: Service, path: str = "") -> str:
-        """Address of a published service as an operator on `access_host` reaches it."""
+        """Address of a service as the runbooks reach it from their vantage point."""
+        if self.vantage == "stack-network":
+            return self.internal_url(svc, path)
         return f"http://{self.access_host}:{svc.published_port}{path}"
+
+    def reachable(self, svc: Service) -> bool:
+        """Whether `url(svc)` answers from the vantage point: an unpublished port only from inside."""
+        return svc.publish or self.vantage == "stack-network"
 
     def internal_url(self, svc: Service, path: str = "") -> str:
         """Address of a service as other containers on the stack network reach it."""

@@ -21,7 +21,7 @@ from infra.spec.backup import SECRET_KEYS as BACKUP_SECRETS
 from infra.spec.backup import Backup
 from infra.spec.daily_check import SECRET_KEYS as DAILY_CHECK_SECRETS
 from infra.spec.daily_check import DailyCheck
-from infra.spec.defaults import DEFAULT_IMAGES, GPU_LAYER_KNOBS, default_services
+from infra.spec.defaults import DEFAULT_IMAGES, GPU_LAYER_KNOBS, PLATFORM_FILE_ENV, default_services
 from infra.spec.drills import Drills
 from infra.spec.eks import SECRET_KEYS as EKS_SECRETS
 from infra.spec.eks import Eks, eks_problems
@@ -147,8 +147,30 @@ def read_stack_config(stack: str) -> dict[str, Any]:
 
 
 def load_platform(stack: str) -> Platform:
-    """The validated platform of `stack`, read from its stack file."""
+    """The validated platform of `stack`, read from its stack file, or, inside the stack (the watch
+    container, `$INFEROPS_PLATFORM_FILE`), from the platform as it was deployed."""
+    deployed = os.environ.get(PLATFORM_FILE_ENV)
+    if deployed:
+        return deployed_platform(stack, Path(deployed))
     return platform_from_config(stack, read_stack_config(stack), source=str(stack_file(stack)))
+
+
+def deployed_platform(stack: str, path: Path) -> Platform:
+    """The platform file a deploy rendered (infra/render/watch.py); it serves its own stack only."""
+    try:
+        platform = Platform.model_validate_json(path.read_text())
+    except OSError as err:
+        problem = Problem(PLATFORM_FILE_ENV, str(path), f"cannot read it ({err.strerror})")
+        raise ConfigError(str(path), [problem]) from None
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        fix = f"{first['msg']}; redeploy the stack to render it again"
+        raise ConfigError(str(path), [Problem(where or PLATFORM_FILE_ENV, first.get("input"), fix)]) from None
+    if platform.stack != stack:
+        fix = f"this file is stack {platform.stack!r}'s: pass --stack {platform.stack}"
+        raise ConfigError(str(path), [Problem("--stack", stack, fix)])
+    return platform
 
 
 def platform_from_config(stack: str, raw: Mapping[str, Any], source: str) -> Platform:

@@ -63,7 +63,7 @@ def prometheus_url(platform: Platform, override: str | None = None) -> str | Non
     if platform.daily_check.prometheus_url:
         return platform.daily_check.prometheus_url.rstrip("/")
     svc = platform.services.get(PROMETHEUS_SERVICE)
-    if svc is not None and svc.enabled and svc.publish:
+    if svc is not None and svc.enabled and platform.reachable(svc):
         return platform.url(svc).rstrip("/")
     return None
 

@@ -76,7 +76,7 @@ def alertmanager_url(platform: Platform) -> str | None:
     from infra.observability.scrape import ALERTMANAGER
 
     found = [s for s in platform.enabled() if s.name == ALERTMANAGER]
-    if not found or not found[0].publish:
+    if not found or not platform.reachable(found[0]):
         return None
     return platform.url(found[0], "").rstrip("/")
 

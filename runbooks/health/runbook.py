@@ -108,10 +108,6 @@ class HostGate:
             raise
 
 
-def _url(platform: Platform, svc: Service, path: str) -> str:
-    return f"http://{platform.access_host}:{svc.published_port}{path}"
-
-
 async def _check_health(
     client: httpx.AsyncClient, gate: HostGate, platform: Platform, row: ServiceHealth, svc: Service, done: asyncio.Event
 ) -> None:
@@ -149,13 +145,13 @@ async def _check_load(
     client: httpx.AsyncClient, gate: HostGate, platform: Platform, row: ServiceHealth, svc: Service
 ) -> None:
     try:
-        resp = await gate.get(client, _url(platform, svc, "/slots"), svc.health.timeout_s)
+        resp = await gate.get(client, platform.url(svc, "/slots"), svc.health.timeout_s)
         if resp.status_code == 200:
             busy, total = busy_slots(resp.json())
             row.load = {"busy": busy, "slots": total, "level": load_level(busy), "source": "/slots"}
             return
         if svc.metrics_path:
-            resp = await gate.get(client, _url(platform, svc, svc.metrics_path), svc.health.timeout_s)
+            resp = await gate.get(client, platform.url(svc, svc.metrics_path), svc.health.timeout_s)
             if resp.status_code == 200:
                 busy = requests_processing(resp.text)
                 row.load = {"busy": busy, "slots": None, "level": load_level(busy), "source": svc.metrics_path}
@@ -177,7 +173,7 @@ async def _gateway_view(
         notes.append("gateway view skipped: no gateway master key for this stack (INFEROPS_GATEWAYMASTERKEY)")
         return
     try:
-        resp = await gate.get(client, _url(platform, gw, "/health"), max(gw.health.timeout_s, 10), headers=headers)
+        resp = await gate.get(client, platform.url(gw, "/health"), max(gw.health.timeout_s, 10), headers=headers)
         body = resp.json() if resp.status_code == 200 else None
     except (httpx.HTTPError, ValueError) as err:
         notes.append(f"gateway view unavailable: {type(err).__name__}")
@@ -217,7 +213,7 @@ async def _prometheus_view(
     notes: list[str],
 ) -> None:
     try:
-        resp = await gate.get(client, _url(platform, prom, "/api/v1/targets?state=active"), prom.health.timeout_s)
+        resp = await gate.get(client, platform.url(prom, "/api/v1/targets?state=active"), prom.health.timeout_s)
         targets = resp.json()["data"]["activeTargets"] if resp.status_code == 200 else None
     except (httpx.HTTPError, ValueError, KeyError) as err:
         notes.append(f"prometheus view unavailable: {type(err).__name__}")
@@ -263,11 +259,11 @@ def _views(
 ) -> list[Coroutine[Any, Any, None]]:
     """The gateway's view of the backends and Prometheus' view of its targets, where published."""
     jobs: list[Coroutine[Any, Any, None]] = []
-    gateways = [s for s in platform.by_role(Role.GATEWAY) if s.publish]
+    gateways = [s for s in platform.by_role(Role.GATEWAY) if platform.reachable(s)]
     if gateways and any(s.llama is not None for s in services):
         gw = gateways[0]
         jobs.append(_after_up(rows, done, gw.name, notes, _gateway_view(client, gate, platform, gw, rows, notes)))
-    proms = [s for s in platform.enabled() if s.name == "prometheus" and s.publish]
+    proms = [s for s in platform.enabled() if s.name == "prometheus" and platform.reachable(s)]
     if proms:
         view = _prometheus_view(client, gate, platform, proms[0], rows, notes)
         jobs.append(_after_up(rows, done, proms[0].name, notes, view))
@@ -291,7 +287,7 @@ async def sweep(platform: Platform, services: list[Service], client: httpx.Async
         # they go out first, so the rest are sent while those are being worked on.
         jobs = _views(client, gate, platform, services, rows, done, notes)
         for svc in services:
-            if not svc.publish:
+            if not platform.reachable(svc):
                 rows[svc.name].state, rows[svc.name].error = "skipped", "not published on the host"
                 done[svc.name].set()
                 continue

@@ -28,22 +28,28 @@ class DockerTarget:
             self.__dict__["client"] = client
 
     @property
+    def engine_host(self) -> str | None:
+        """The engine as this process reaches it: inside the stack (the watch container), the
+        host's own socket is mounted in, whatever `docker_host` says the operator uses."""
+        return None if self.platform.vantage == "stack-network" else self.platform.docker_host
+
+    @property
     def where(self) -> str:
-        return self.platform.docker_host or "the local Docker engine"
+        return self.engine_host or "the local Docker engine"
 
     @cached_property
     def client(self) -> DockerClient:
         """The engine's client; on this machine's own engine, one is started when none answers."""
         import docker.errors
 
-        if self.platform.docker_host is None:
+        if self.engine_host is None and self.platform.vantage == "host":
             from infra.docker.daemon import ensure_engine
 
             ensure_engine(say=lambda text: print(text, file=sys.stderr))
         try:
             from infra.docker.daemon import client_for
 
-            return client_for(self.platform.docker_host)
+            return client_for(self.engine_host)
         except docker.errors.DockerException as err:
             raise TargetUnreachable(f"cannot reach the Docker engine at {self.where}: {err}") from None
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -22,6 +23,7 @@ from typing import Any
 import httpx
 
 from infra.observability.scrape import host_label
+from infra.spec.defaults import HOST_ROOT_ENV, WATCH_SERVICE
 from infra.spec.model import Platform, Role, Service
 from runbooks.watch import baseline
 from runbooks.watch.keys import CheckResult, Issue, check_error
@@ -33,7 +35,7 @@ Check = Callable[[Platform, StateFile, httpx.AsyncClient], Awaitable[list[Issue]
 
 
 def _watched(platform: Platform) -> list[Service]:
-    skip = set(platform.watch.ignore_services) | {"watch"}
+    skip = set(platform.watch.ignore_services) | {WATCH_SERVICE}
     return [s for s in platform.enabled() if s.name not in skip and s.role is not Role.TEST_SUPPORT]
 
 
@@ -77,8 +79,9 @@ async def containers(platform: Platform, state: StateFile, client: httpx.AsyncCl
 async def disk(platform: Platform, state: StateFile, client: httpx.AsyncClient) -> list[Issue]:
     limit = platform.watch.disk_warn_pct or platform.daily_check.disk_warn_pct
     out = []
+    host_root = os.environ.get(HOST_ROOT_ENV, "")  # the watch container sees the host's / there
     for mount in platform.watch.disk_mounts:
-        du = shutil.disk_usage(mount)
+        du = shutil.disk_usage(host_root + mount if host_root else mount)
         pct = 100 * (1 - du.free / du.total) if du.total else 0.0
         if pct >= limit:
             text = f"disk {mount} is {pct:.1f} % used ({du.free / 2**30:.1f} GiB free; threshold {limit:g} %)"
@@ -136,7 +139,9 @@ async def _generate_one(platform: Platform, svc: Service, client: httpx.AsyncCli
 async def generate(platform: Platform, state: StateFile, client: httpx.AsyncClient) -> list[Issue]:
     if not platform.watch.generate_probe:
         return []
-    backends = [s for s in _watched(platform) if s.llama is not None and not s.llama.embeddings and s.publish]
+    backends = [
+        s for s in _watched(platform) if s.llama is not None and not s.llama.embeddings and platform.reachable(s)
+    ]
     found = await asyncio.gather(*(_generate_one(platform, s, client) for s in backends))
     return [i for i in found if i is not None]
 

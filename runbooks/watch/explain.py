@@ -30,7 +30,7 @@ def prompt(notices: list[Notice]) -> str:
 
 
 def gateway_url(platform: Platform) -> str | None:
-    gws = [s for s in platform.by_role(Role.GATEWAY) if s.publish]
+    gws = [s for s in platform.by_role(Role.GATEWAY) if platform.reachable(s)]
     return platform.url(gws[0], "/v1/chat/completions") if gws else None
 
 

@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx
 
+from infra.render.watch import ALERTMANAGER_ONLY_KINDS, receiver_secret, receivers
 from infra.spec.alerting import Receiver
 from infra.spec.model import Platform
 from runbooks.watch.machine import Notice
@@ -46,13 +47,11 @@ __all__ = [
     "endpoints",
     "enqueue",
     "message_text",
-    "receivers",
     "redact",
     "request_for",
 ]
 
 CA_ENV = "INFEROPS_WATCH_CA_BUNDLE"
-SKIPPED_KINDS = ("pagerduty",)
 ICON = {"alert": "🔴 ALERT", "recovery": "🟢 RECOVERED", "flapping": "🟡 FLAPPING"}
 _SECRETISH = re.compile(r"(?i)(token|key|secret|password|sig|signature)=([^&\s]+)|(Bearer\s+)\S+|(https?://)[^\s/@]+@")
 
@@ -68,13 +67,6 @@ def redact(text: str) -> str:
         return f"{m.group(4)}***@"
 
     return _SECRETISH.sub(sub, text)
-
-
-def receivers(platform: Platform) -> tuple[Receiver, ...]:
-    """The watch's receivers: its own list, else the alerting default receiver."""
-    if platform.watch.receivers is not None:
-        return platform.watch.receivers
-    return (platform.alerting.receiver(platform.alerting.default_receiver),)
 
 
 @dataclass(frozen=True)
@@ -93,19 +85,17 @@ class Endpoint:
 def _endpoint(platform: Platform, rcv: Receiver) -> Endpoint:
     from infra.secrets_local import MissingSecret, local_secret
 
-    if rcv.kind in SKIPPED_KINDS:
+    if rcv.kind in ALERTMANAGER_ONLY_KINDS:
         return Endpoint(rcv, None, f"{rcv.kind} receivers are Alertmanager's; the watch skips {rcv.name}")
-    if rcv.kind == "discard":
-        return Endpoint(rcv, None)
-    if rcv.kind == "webhook" and rcv.service is not None:
+    key = receiver_secret(rcv)
+    if key is None and rcv.service is not None:
         svc = platform.services.get(rcv.service)
         if svc is None or not svc.enabled:
             return Endpoint(rcv, None, f"receiver {rcv.name}: service {rcv.service} is not enabled")
-        url = platform.url(svc, rcv.path) if svc.publish else platform.internal_url(svc, rcv.path)
+        url = platform.url(svc, rcv.path) if platform.reachable(svc) else platform.internal_url(svc, rcv.path)
         return Endpoint(rcv, url)
-    key = {"slack": "alertSlackWebhookUrl", "synology": "alertSynologyWebhookUrl", "webhook": "alertWebhookUrl"}[
-        rcv.kind
-    ]
+    if key is None:  # discard
+        return Endpoint(rcv, None)
     try:
         return Endpoint(rcv, local_secret(platform.stack, key))
     except MissingSecret:
