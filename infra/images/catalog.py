@@ -34,8 +34,8 @@ LLAMA_BUILD_JOBS = "2"
 # with no key answers 500 instead of 401. The package is imported, never used (no database).
 PRISMA = "prisma==0.15.0"
 GATEWAY_WHEELS = ("litellm[proxy]==1.108.7", "prometheus_client==0.26.0", PRISMA)
-# What a watch cycle imports on a Docker host (pyproject's ranges, pinned at this venv's versions);
-# no Pulumi, no Kubernetes client.
+# What a watch cycle imports (pyproject's ranges, pinned at this venv's versions): the Docker SDK on
+# a Docker host, the Kubernetes client on EKS; no Pulumi.
 WATCH_WHEELS = (
     "pydantic==2.14.4",
     "PyYAML==6.0.4",
@@ -46,6 +46,7 @@ WATCH_WHEELS = (
     "tenacity==9.2.1",
     "invoke==3.0.3",
     "docker==7.2.0",
+    "kubernetes==37.0.1",
 )
 # The project's own code in the watch image (copied from the checkout into src/).
 WATCH_SOURCES = ("tasks.py", "infra", "runbooks")

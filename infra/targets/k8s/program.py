@@ -21,6 +21,7 @@ from infra.targets.k8s.karpenter import karpenter_objects
 from infra.targets.k8s.monitoring import ObservabilityData, monitoring_objects, observability_data, receiver_secret_keys
 from infra.targets.k8s.objects import Manifest, key
 from infra.targets.k8s.pods import GPU_RESOURCE
+from infra.targets.k8s.watch import watch_objects, watch_plan
 from infra.targets.k8s.workloads import namespaces, plans, workload_objects
 
 # Typed classes for core kinds (their await logic knows Deployments, StatefulSets, PVCs …).
@@ -33,8 +34,19 @@ CORE_KINDS: dict[tuple[str, str], Any] = {
     ("apps/v1", "Deployment"): k8s.apps.v1.Deployment,
     ("apps/v1", "StatefulSet"): k8s.apps.v1.StatefulSet,
     ("policy/v1", "PodDisruptionBudget"): k8s.policy.v1.PodDisruptionBudget,
+    ("v1", "ServiceAccount"): k8s.core.v1.ServiceAccount,
+    ("rbac.authorization.k8s.io/v1", "Role"): k8s.rbac.v1.Role,
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"): k8s.rbac.v1.RoleBinding,
 }
-_FIELDS = {"spec": "spec", "data": "data", "stringData": "string_data", "type": "type"}
+_FIELDS = {
+    "spec": "spec",
+    "data": "data",
+    "stringData": "string_data",
+    "type": "type",
+    "rules": "rules",
+    "roleRef": "role_ref",
+    "subjects": "subjects",
+}
 
 
 def eks_manifests(
@@ -49,6 +61,7 @@ def eks_manifests(
         *karpenter_objects(platform),
         *workload_objects(platform, secrets, plans(platform) if by_service is None else by_service),
         *monitoring_objects(platform, data, secrets),
+        *watch_objects(platform, secrets),
     ]
 
 
@@ -68,7 +81,8 @@ def deploy_eks(platform: Platform, observability: ObservabilityData | None = Non
     config = pulumi.Config(PROJECT)
     data = observability or observability_data(platform)
     by_service = plans(platform)
-    secrets = {k: config.require_secret(k) for k in needed_secrets(by_service, data)}
+    watch = watch_plan(platform)
+    secrets = {k: config.require_secret(k) for k in needed_secrets({**by_service, **watch}, data)}
     eks = platform.eks
     provider = k8s.Provider("eks", **provider_args(eks))
     created: dict[str, pulumi.Resource] = {}
