@@ -34,9 +34,16 @@ __all__ = ["CHECKS", "run_checks"]
 Check = Callable[[Platform, StateFile, httpx.AsyncClient], Awaitable[list[Issue]]]
 
 
-def _watched(platform: Platform) -> list[Service]:
+def watched(platform: Platform) -> list[Service]:
+    """The services the watch checks: those the stack's target runs (on EKS the program leaves
+    monitoring to the cluster's operators: no Prometheus workload to find), less the ignored ones."""
     skip = set(platform.watch.ignore_services) | {WATCH_SERVICE}
-    return [s for s in platform.enabled() if s.name not in skip and s.role is not Role.TEST_SUPPORT]
+    running = platform.enabled()
+    if platform.target == "eks":
+        from infra.targets.k8s.workloads import eks_services
+
+        running = eks_services(platform)
+    return [s for s in running if s.name not in skip and s.role is not Role.TEST_SUPPORT]
 
 
 def _issue(platform: Platform, category: str, svc: Service | None, target: str, cond: str, text: str) -> Issue:
@@ -56,7 +63,7 @@ def _container_issues(platform: Platform) -> list[Issue]:
 
     target = target_for(platform)
     out: list[Issue] = []
-    for svc in _watched(platform):
+    for svc in watched(platform):
         st = target.state(svc.name)
         conds: list[tuple[str, str]] = []
         if st.status in ("restarting", "paused"):
@@ -93,7 +100,7 @@ async def health(platform: Platform, state: StateFile, client: httpx.AsyncClient
     """runbook.health's sweep; seed 001's baseline turns latency into a load level where /slots is off."""
     from runbooks.health.runbook import sweep
 
-    services = [s for s in _watched(platform) if s.role is not Role.MONITORING]
+    services = [s for s in watched(platform) if s.role is not Role.MONITORING]
     report = await sweep(platform, services, client)
     out = []
     for row in report.services:
@@ -140,7 +147,7 @@ async def generate(platform: Platform, state: StateFile, client: httpx.AsyncClie
     if not platform.watch.generate_probe:
         return []
     backends = [
-        s for s in _watched(platform) if s.llama is not None and not s.llama.embeddings and platform.reachable(s)
+        s for s in watched(platform) if s.llama is not None and not s.llama.embeddings and platform.reachable(s)
     ]
     found = await asyncio.gather(*(_generate_one(platform, s, client) for s in backends))
     return [i for i in found if i is not None]

@@ -156,3 +156,12 @@ async def test_the_disk_check_reads_the_hosts_mounts_under_the_host_root(tmp_pat
     monkeypatch.setenv(HOST_ROOT_ENV, str(tmp_path))
     (issue,) = await checks.disk(platform, StateFile(), None)  # type: ignore[arg-type]
     assert issue.target == "/" and issue.key == "disk:gpu-1:/:high"
+
+
+def test_on_eks_it_watches_the_workloads_the_program_deploys() -> None:
+    """On EKS Prometheus and Alertmanager are the cluster operators': no workload of theirs to find,
+    so no `missing` alert for them every cycle."""
+    names = {s.name for s in checks.watched(load_platform("eks-prod"))}
+    assert "prometheus" not in names and "alertmanager" not in names
+    assert {"inference-chat", "api-gateway", "qdrant"} <= names
+    assert "prometheus" in {s.name for s in checks.watched(load_platform("local"))}
