@@ -17,14 +17,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import docker
 import httpx
 import pytest
 
 from infra.spec.model import Platform
 from runbooks.failover.runbook import settings
+from runbooks.faults.inject import PROXY_PORT
+from runbooks.faults.redirect import is_installed
 from runbooks.framework import Options
 from runbooks.framework.silence import alertmanager_url, silences_of
 from runbooks.probes import gateway_headers, gateway_url, health_url, served_by, wait_healthy_sync
+from runbooks.reload.instances import pid
 from runbooks.targets import target_for
 from tests.support.live import INVOKE, ROOT
 
@@ -49,7 +53,7 @@ def _invoke(runs: Path, *args: str, timeout: float = 300) -> subprocess.Complete
 
 
 def _records(runs: Path, runbook: str) -> list[dict[str, Any]]:
-    # not `.tmp-*.json`: a record being rewritten (temp file + rename) is half written
+    # run records only (the guard's index lives in .guard/, a record being rewritten in a .part file)
     out = [json.loads(p.read_text()) for p in sorted(runs.glob("[0-9]*.json"))]
     return [r for r in out if r["runbook"] == runbook]
 
@@ -183,6 +187,37 @@ def test_restart_runner_signalled_at_the_stop(runs: Path, whole: Platform, sig: 
     assert record["status"] == "rolled-back", record["error"]
     undo = next(u for u in record["pending_undos"] if u["kind"] == "start")
     assert undo["status"] == "done" and undo["by"] == ("guard" if sig == signal.SIGKILL else "runner")
+    _nothing_left_broken(whole)
+
+
+def _proxy_running() -> bool:
+    return subprocess.run(["pgrep", "-f", "runbooks.faults.proxy"], capture_output=True).returncode == 0
+
+
+def _redirected(platform: Platform) -> bool:
+    chat = docker.from_env().containers.get(PRIMARY)
+    return is_installed(pid(chat), platform.service(PRIMARY).port, PROXY_PORT)
+
+
+@pytest.mark.parametrize("mode", ["stall", "reset"])
+def test_failover_runner_killed_with_the_fault_proxy_in_front(runs: Path, whole: Platform, mode: str) -> None:
+    """SIGKILL while the proxy faults the primary's traffic (the container itself stays running):
+    the redirect comes out and the proxy ends, by the guard or by the proxy seeing its runner gone."""
+    args = ["runbook.failover-test", "--mode", mode, "--yes", "--duration", "30", "--fault-after", "3"]
+    proc = subprocess.Popen([INVOKE, *args], cwd=ROOT, env=_env(runs))
+    _until("the fault proxy in front of the primary", lambda: _redirected(whole) or proc.poll() is not None, 120, 0.05)
+    assert proc.poll() is None, "the drill ended before its fault"
+    proc.kill()
+    proc.wait(timeout=10)
+    took = _until("redirect out and proxy gone", lambda: not _redirected(whole) and not _proxy_running(), 120, 0.05)
+    record = _closed(runs, "failover-test")
+    undo = next(u for u in record["pending_undos"] if u["kind"] == "remove-fault-proxy")
+    figure = {"runbook": "failover-test", "mode": mode, "signal": "SIGKILL", "clean_after_s": round(took, 2)}
+    FIGURES.append({**figure, "undo_by": undo.get("by")})
+    print(json.dumps(FIGURES[-1]))
+    assert record["status"] == "rolled-back" and "runner pid" in record["error"]
+    assert undo["status"] == "done" and took <= undo["deadline_s"]
+    _until("the primary serving through the gateway", lambda: _routed_to_primary(whole), 60, poll_s=1)
     _nothing_left_broken(whole)
 
 
