@@ -22,6 +22,7 @@ from runbooks.faults import redirect
 from runbooks.faults.modes import Fault
 from runbooks.framework.errors import RunbookError
 from runbooks.targets import netns
+from runbooks.targets.base import TargetError
 
 __all__ = ["PROXY_PORT", "Injection", "inject", "refusal", "remove", "remove_durable"]
 
@@ -55,11 +56,7 @@ def refusal(platform: Platform) -> str | None:
 def _container_pid(service: str) -> int:
     import docker
 
-    c = docker.from_env().containers.get(service)
-    pid = int(c.attrs["State"].get("Pid") or 0)
-    if pid <= 0:
-        raise RunbookError(f"{service} is not running: nothing to put the fault proxy in front of")
-    return pid
+    return netns.container_pid(docker.from_env().containers.get(service))
 
 
 def _wait_ready(proc: subprocess.Popen[str], timeout_s: float) -> None:
@@ -140,7 +137,7 @@ def remove_durable(data: dict[str, object]) -> None:
 
     try:
         pid = _container_pid(str(data["service"]))
-    except (docker.errors.NotFound, RunbookError):
+    except (docker.errors.NotFound, TargetError):
         pid = None  # no container or not running: its namespace, and the redirect, are gone
     if pid is not None:
         redirect.remove(pid, int(str(data["port"])), int(str(data["to_port"])))

@@ -27,6 +27,7 @@ from runbooks.reload import instances, netgate
 from runbooks.reload.handover import Mover, gateway_dns_ttl_s
 from runbooks.reload.placement import Placer
 from runbooks.reload.settings import Change
+from runbooks.targets import netns
 
 if TYPE_CHECKING:
     from docker.models.containers import Container
@@ -179,7 +180,7 @@ def switch(run: Run) -> dict[str, Any]:
     run.set_phase("switching", 85)
     r.undos.append(run.on_rollback(f"move traffic back to {r.old.name}", lambda: _back_to_old(r)))
     address = r.mover.attach(r.stand_in, r.aliases)
-    netgate.close(instances.pid(r.old), r.change.service.port)
+    netgate.close(netns.container_pid(r.old), r.change.service.port)
     return {"stand_in_address": address, "aliases": r.aliases}
 
 

@@ -22,6 +22,7 @@ from infra.spec.model import Platform, Role, Service
 from infra.spec.reload import GATEWAY_DNS_TTL_DEFAULT_S, GATEWAY_DNS_TTL_ENV
 from runbooks.framework.errors import RunbookError
 from runbooks.reload import instances, netgate
+from runbooks.targets import netns
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -126,7 +127,7 @@ class Mover:
 
     def drain(self, old: Container) -> dict[str, Any]:
         """Steps 3 and 4 up to the stop: close the gate, wait for the last connection to end."""
-        pid = instances.pid(old)
+        pid = netns.container_pid(old)
         port = self.service.port
         netgate.close(pid, port)
         timeout = self.platform.reload.drain_timeout_s
@@ -155,7 +156,7 @@ class Mover:
         import docker.errors
 
         try:
-            netgate.open_(instances.pid(old), self.service.port)
+            netgate.open_(netns.container_pid(old), self.service.port)
         except (RunbookError, docker.errors.NotFound):
             return
 

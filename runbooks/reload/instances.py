@@ -143,14 +143,6 @@ def attach(client: DockerClient, container: Container, network: str, names: list
     return container.attrs["NetworkSettings"]["Networks"][network]["IPAddress"]
 
 
-def pid(container: Container) -> int:
-    container.reload()
-    value = int(container.attrs["State"].get("Pid") or 0)
-    if value <= 0:
-        raise RunbookError(f"{container.name} is not running")
-    return value
-
-
 def run_in(container: Container, argv: list[str]) -> tuple[int, str]:
     code, out = container.exec_run(argv, demux=False)
     return int(code if code is not None else -1), (out or b"").decode(errors="replace")

@@ -10,8 +10,20 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from typing import Any
 
-__all__ = ["in_netns", "iptables", "unavailable_reason"]
+__all__ = ["container_pid", "in_netns", "iptables", "unavailable_reason"]
+
+
+def container_pid(container: Any) -> int:
+    """The PID (on the host) of a running container's first process: whose namespace to enter."""
+    from runbooks.targets.base import TargetError
+
+    container.reload()
+    value = int(container.attrs["State"].get("Pid") or 0)
+    if value <= 0:
+        raise TargetError(f"container {container.name} is not running")
+    return value
 
 
 def in_netns(pid: int | None, argv: list[str]) -> list[str]:

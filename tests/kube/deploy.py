@@ -13,7 +13,16 @@ from typing import Any
 
 from infra.spec.model import Platform
 
-__all__ = ["FIELD_MANAGER", "apply_stack", "namespace_usable", "poll", "remove_stack", "rolled_out", "workloads"]
+__all__ = [
+    "FIELD_MANAGER",
+    "apply_stack",
+    "namespace_usable",
+    "poll",
+    "remove_stack",
+    "resource",
+    "rolled_out",
+    "workloads",
+]
 
 FIELD_MANAGER = "inferops-kube-tier"
 ROLLOUT_S = 180.0  # every pod of the stack Running/Ready through scheduler and kwok on shared cores
@@ -31,7 +40,7 @@ def poll(what: str, check: Callable[[], Any], timeout_s: float = 60.0) -> Any:
         time.sleep(0.2)
 
 
-def _resource(api: Any, obj: dict[str, Any]) -> Any:
+def resource(api: Any, obj: dict[str, Any]) -> Any:
     from kubernetes import dynamic
 
     return dynamic.DynamicClient(api).resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
@@ -42,7 +51,7 @@ def workloads(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def rolled_out(api: Any, obj: dict[str, Any]) -> bool:
-    found = _resource(api, obj).get(name=obj["metadata"]["name"], namespace=obj["metadata"]["namespace"])
+    found = resource(api, obj).get(name=obj["metadata"]["name"], namespace=obj["metadata"]["namespace"])
     want = found.spec.replicas
     status = found.status or {}
     return (status.get("readyReplicas") or 0) == want and (status.get("updatedReplicas") or 0) == want
@@ -70,7 +79,7 @@ def apply_stack(api: Any, platform: Platform) -> list[dict[str, Any]]:
     recycle_volumes(api)
     for obj in objects:
         meta = obj["metadata"]
-        _resource(api, obj).server_side_apply(
+        resource(api, obj).server_side_apply(
             body=obj,
             name=meta["name"],
             namespace=meta.get("namespace"),

@@ -28,8 +28,8 @@ from runbooks.faults.redirect import is_installed
 from runbooks.framework import Options
 from runbooks.framework.silence import alertmanager_url, silences_of
 from runbooks.probes import gateway_headers, gateway_url, health_url, served_by, wait_healthy_sync
-from runbooks.reload.instances import pid
 from runbooks.targets import target_for
+from runbooks.targets.netns import container_pid
 from tests.support.live import INVOKE, ROOT
 
 pytestmark = pytest.mark.live
@@ -196,7 +196,7 @@ def _proxy_running() -> bool:
 
 def _redirected(platform: Platform) -> bool:
     chat = docker.from_env().containers.get(PRIMARY)
-    return is_installed(pid(chat), platform.service(PRIMARY).port, PROXY_PORT)
+    return is_installed(container_pid(chat), platform.service(PRIMARY).port, PROXY_PORT)
 
 
 @pytest.mark.parametrize("mode", ["stall", "reset"])

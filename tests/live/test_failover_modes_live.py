@@ -23,7 +23,7 @@ import pytest
 from infra.spec.model import Platform
 from runbooks.faults.inject import PROXY_PORT
 from runbooks.faults.redirect import is_installed
-from runbooks.reload.instances import pid
+from runbooks.targets.netns import container_pid
 from tests.support.live import INVOKE, ROOT
 
 pytestmark = pytest.mark.live
@@ -67,7 +67,7 @@ def test_a_rescued_fault_loses_nothing_and_leaves_no_proxy(platform: Platform, t
     assert m["failover"]["during"]["by_backend"].get("inference-code", 0) >= 3
     assert m["time_back_on_primary_s"] <= m["back_on_primary_allowed_s"]
     chat = docker.from_env().containers.get("inference-chat")
-    assert not is_installed(pid(chat), platform.service("inference-chat").port, PROXY_PORT)
+    assert not is_installed(container_pid(chat), platform.service("inference-chat").port, PROXY_PORT)
     assert subprocess.run(["pgrep", "-f", "runbooks.faults.proxy"], capture_output=True).returncode == 1
 
 
@@ -91,4 +91,4 @@ def test_a_stream_cut_mid_answer_fails_cleanly_and_spares_plain_answers(platform
     assert m["failover"]["total"]["silent_truncations"] == 0
     assert all(s["ok"] for s in after_fault if not s["stream"])  # plain answers were served whole
     chat = docker.from_env().containers.get("inference-chat")
-    assert not is_installed(pid(chat), platform.service("inference-chat").port, PROXY_PORT)
+    assert not is_installed(container_pid(chat), platform.service("inference-chat").port, PROXY_PORT)

@@ -132,9 +132,10 @@ def test_the_gateway_opens_a_new_backend_connection_for_every_request(platform) 
     import httpx
 
     from runbooks.probes import completion_payload, gateway_headers, gateway_url
-    from runbooks.reload import instances, netgate
+    from runbooks.reload import netgate
+    from runbooks.targets import netns
 
-    pid = instances.pid(_docker().containers.get(SERVICE))
+    pid = netns.container_pid(_docker().containers.get(SERVICE))
     port = platform.service(SERVICE).port
     payload = completion_payload("chat", 2)
     ports: set[int] = set()

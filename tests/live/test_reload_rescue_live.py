@@ -24,6 +24,7 @@ from infra.render.llama import flag_value
 from infra.spec.model import Platform
 from infra.spec.stackconfig import stack_file
 from runbooks.reload import instances, netgate
+from runbooks.targets import netns
 from tests.support.live import INVOKE, ROOT, STACK
 
 pytestmark = pytest.mark.live
@@ -66,7 +67,8 @@ def test_a_reload_whose_runner_is_killed_is_put_back_by_its_guard(platform: Plat
     proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         if death == "after-switch":
-            _until("the switch", lambda: netgate.is_closed(instances.pid(old), platform.service(SERVICE).port), 180)
+            port = platform.service(SERVICE).port
+            _until("the switch", lambda: netgate.is_closed(netns.container_pid(old), port), 180)
         else:
             _until("the old instance gone", lambda: old.id not in {c.id for c in client.containers.list(all=True)}, 300)
         proc.send_signal(signal.SIGKILL)
@@ -88,5 +90,5 @@ def test_a_reload_whose_runner_is_killed_is_put_back_by_its_guard(platform: Plat
     assert now.status == "running" and flag_value(_args(now), "-c") == "512"  # the old settings
     assert (now.id == old.id) == (death == "after-switch")  # the old instance itself, or one like it
     assert not client.containers.list(all=True, filters={"label": f"{instances.RELOAD_LABEL}={SERVICE}"})
-    assert not netgate.is_closed(instances.pid(now), platform.service(SERVICE).port)
+    assert not netgate.is_closed(netns.container_pid(now), platform.service(SERVICE).port)
     assert stack_file(STACK).read_bytes() == before

@@ -20,6 +20,7 @@ from infra.spec import platform_from_config
 from runbooks.framework import RunbookError
 from runbooks.reload import instances, netgate
 from runbooks.reload.handover import Mover, gateway_dns_ttl_s
+from runbooks.targets import netns
 
 pytestmark = pytest.mark.skipif(netgate.unavailable_reason() is not None, reason=str(netgate.unavailable_reason()))
 
@@ -129,9 +130,9 @@ def test_drain_times_out_on_a_connection_that_never_closes_and_reopen_undoes_the
     try:
         with pytest.raises(RunbookError, match="still has 1 open connection"):
             mover.drain(old)
-        assert netgate.is_closed(instances.pid(old), 8080)
+        assert netgate.is_closed(netns.container_pid(old), 8080)
         mover.reopen(old)
-        assert not netgate.is_closed(instances.pid(old), 8080)
+        assert not netgate.is_closed(netns.container_pid(old), 8080)
     finally:
         held.close()
 
