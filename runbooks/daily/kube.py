@@ -14,13 +14,6 @@ GPU_NODE_SELECTOR = "nvidia.com/gpu.present=true"  # the label GPU feature disco
 _BAD_WAITING = ("CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError")
 
 
-def k8s_target(platform: Platform) -> Any:
-    """The Kubernetes target on the stack's inference namespace and kubeconfig context."""
-    from runbooks.targets.k8s_target import KubernetesTarget
-
-    return KubernetesTarget(platform)
-
-
 def not_applicable(platform: Platform) -> list[Finding]:
     why = f"target {platform.target}: no Kubernetes (seed 003's EKS checks)"
     return [Finding("gpu-nodes", "-", "n/a", why), Finding("pods", "-", "n/a", why)]

@@ -29,14 +29,6 @@ def _services(run: Run) -> list[Service]:
     return platform.enabled()
 
 
-def _target(run: Run) -> Any:
-    """The run's target; on EKS bound to the stack's inference namespace and context."""
-    if run.stack_platform.target == "eks" and "eks_target" not in run.state:
-        run.target = kube.k8s_target(run.stack_platform)
-        run.state["eks_target"] = True
-    return run.target
-
-
 def _prom(run: Run) -> Prometheus | None:
     """A client for the stack's Prometheus (closed by the verdict step); None when there is none."""
     if "prom" not in run.state:
@@ -58,7 +50,7 @@ def _record(run: Run, check: str, fn: Callable[[], list[Finding]]) -> dict[str, 
 
 
 def _containers(run: Run) -> dict[str, Any]:
-    return _record(run, "containers", lambda: services.containers(_target(run), _services(run)))
+    return _record(run, "containers", lambda: services.containers(run.target, _services(run)))
 
 
 def _health(run: Run) -> dict[str, Any]:
@@ -81,7 +73,7 @@ def _logs(run: Run) -> dict[str, Any]:
         run,
         "error-logs",
         lambda: services.error_logs(
-            _target(run), _services(run), cfg.log_pattern, window, cfg.log_top, cfg.log_max_lines
+            run.target, _services(run), cfg.log_pattern, window, cfg.log_top, cfg.log_max_lines
         ),
     )
 
@@ -89,7 +81,7 @@ def _logs(run: Run) -> dict[str, Any]:
 def _disk(run: Run) -> dict[str, Any]:
     def check() -> list[Finding]:
         platform = run.stack_platform
-        found = disk.host_disks(platform, _target(run), _services(run), platform.daily_check)
+        found = disk.host_disks(platform, run.target, _services(run), platform.daily_check)
         ne = platform.services.get(NODE_EXPORTER)
         prom = _prom(run)
         if prom is not None and (platform.target == "eks" or (ne is not None and ne.enabled)):
@@ -106,7 +98,7 @@ def _kubernetes(run: Run) -> dict[str, Any]:
     def check() -> list[Finding]:
         if run.stack_platform.target != "eks":
             return kube.not_applicable(run.stack_platform)
-        target = _target(run)
+        target = run.target
         return kube.gpu_nodes(target) + kube.pods(target)
 
     return _record(run, "kubernetes", check)

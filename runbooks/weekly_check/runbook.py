@@ -51,7 +51,7 @@ def _record(run: Run, check: str, fn: Any) -> dict[str, Any]:
 def _logs(run: Run) -> dict[str, Any]:
     from runbooks.weekly.logs import logs
 
-    return _record(run, "logs", lambda: logs(run.stack_platform, daily_check._target(run), daily_check._services(run)))
+    return _record(run, "logs", lambda: logs(run.stack_platform, run.target, daily_check._services(run)))
 
 
 def _images(run: Run) -> dict[str, Any]:
@@ -61,7 +61,7 @@ def _images(run: Run) -> dict[str, Any]:
     return _record(
         run,
         "images",
-        lambda: pins(run.stack_platform, daily_check._target(run), services) + releases(run.stack_platform, services),
+        lambda: pins(run.stack_platform, run.target, services) + releases(run.stack_platform, services),
     )
 
 

@@ -29,6 +29,7 @@ from runbooks.framework import ExitCode, Options, execute
 from runbooks.framework.display import Display
 from runbooks.reload.runbook import runbook_for
 from runbooks.reload.settings import prepare
+from runbooks.targets import target_for
 from runbooks.targets.k8s_target import KubernetesTarget
 from tests.kube.conftest import STACK, Cluster
 from tests.kube.deploy import poll, rolled_out
@@ -56,7 +57,7 @@ def by_subject(findings: list[Any]) -> dict[str, Any]:
 
 
 def test_daily_check_eks_lines_are_ok_on_the_deployed_stack(stacks: Path, deployed: list[dict[str, Any]]) -> None:
-    target = kube.k8s_target(load_platform(STACK))  # the runbook's own: kubeconfig and context from config
+    target = target_for(load_platform(STACK))  # the runbook's own: kubeconfig and context from config
     nodes = kube.gpu_nodes(target)
     assert nodes and all(f.verdict == "ok" for f in nodes), [(f.subject, f.verdict, f.detail) for f in nodes]
     assert all("8 GPU(s)" in f.detail for f in nodes)
@@ -78,7 +79,7 @@ def cordoned(cluster: Cluster) -> Iterator[str]:
 
 
 def test_daily_check_warns_about_a_cordoned_gpu_node(stacks: Path, cordoned: str, local: Any) -> None:
-    finding = by_subject(kube.gpu_nodes(kube.k8s_target(load_platform(STACK))))[cordoned]
+    finding = by_subject(kube.gpu_nodes(target_for(load_platform(STACK))))[cordoned]
     assert finding.verdict == "warn" and "cordoned" in finding.detail
 
 
@@ -107,7 +108,7 @@ def unplaceable(cluster: Cluster, deployed: list[dict[str, Any]]) -> Iterator[st
 
 
 def test_daily_check_warns_about_a_pod_the_scheduler_cannot_place(stacks: Path, unplaceable: str) -> None:
-    finding = by_subject(kube.pods(kube.k8s_target(load_platform(STACK))))[unplaceable]
+    finding = by_subject(kube.pods(target_for(load_platform(STACK))))[unplaceable]
     assert finding.verdict == "warn" and finding.detail == "Pending, not ready"
 
 

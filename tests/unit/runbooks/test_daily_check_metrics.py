@@ -16,6 +16,7 @@ from infra.spec import Platform, platform_from_config
 from runbooks.daily import disk, gpu, kube, metrics
 from runbooks.daily.prom import Prometheus, condition
 from runbooks.gpu.memory import DCGM_FREE, DCGM_QUERY, DCGM_USED
+from runbooks.targets import target_for
 from runbooks.targets.k8s_target import KubernetesTarget
 from tests.doubles.prometheus_double import PrometheusDouble, serving
 from tests.unit.runbooks.conftest import TEST_STACK
@@ -262,7 +263,7 @@ def test_kubernetes_api_down_fails_the_lines() -> None:
 
 def test_eks_target_uses_the_stacks_namespace_and_context(platform: Platform) -> None:
     eks = _eks()
-    target = kube.k8s_target(eks)
+    target = target_for(eks)
     assert target.namespace == eks.eks.namespaces.inference == "inference"
     assert target.context == eks.eks.context
     assert [f.verdict for f in kube.not_applicable(platform)] == ["n/a", "n/a"]
