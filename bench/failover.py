@@ -19,10 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from runbooks.faults.modes import MODES, PROXY_MODES
 
-from runbooks.faults.modes import MODES, PROXY_MODES  # noqa: E402  (after the path, run as a script)
+ROOT = Path(__file__).resolve().parents[1]
 
 CONTAINER_MODES = {"kill": "SIGKILL of the container", "stop": "docker stop", "pause": "docker pause (a hung server)"}
 # What the pinned gateway cannot do about a mode, with the upstream issue (../shared/notes/field-notes.md).

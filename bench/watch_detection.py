@@ -19,12 +19,11 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from infra.spec import load_platform
+from runbooks.probes import wait_healthy_sync
+from runbooks.targets import target_for
 
-from infra.spec import load_platform  # noqa: E402
-from runbooks.probes import wait_healthy_sync  # noqa: E402
-from runbooks.targets import target_for  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 INVOKE = str(Path(sys.executable).with_name("invoke"))
 
