@@ -28,13 +28,6 @@ Read = Callable[[Any, Platform, Options], Evidence]  # (Reader, platform, option
 Classify = Callable[[Evidence, Platform, Options], Diagnosis]
 
 
-def target_for(platform: Platform) -> Any:
-    """The Kubernetes target on the stack's kubeconfig context and inference namespace."""
-    from runbooks.targets.k8s_target import KubernetesTarget
-
-    return KubernetesTarget(platform)
-
-
 def report(run: Run, diagnosis: Diagnosis) -> None:
     """What it looked at, what it found, the evidence, what to do (stderr; `--json` has it all)."""
     from infra.fitted_table import fitted
@@ -86,9 +79,8 @@ def build_diagnosis(name: str, title: str, seed: str, read: Read, classify: Clas
         def do_read(run: Run) -> dict[str, Any]:
             from runbooks.eks.reader import Reader
 
-            target = target_for(platform)
-            target.ping()
-            reader = Reader(target)
+            run.target.ping()  # Kubernetes: the stack's kubeconfig context and inference namespace
+            reader = Reader(run.target)
             run.state["evidence"] = read(reader, platform, options)
             return {"looked_at": list(run.state["evidence"].looked_at)}
 

@@ -112,3 +112,22 @@ def deployed(cluster: Cluster) -> Iterator[list[dict[str, Any]]]:
     objects = apply_stack(api, cluster.platform)
     yield objects
     remove_stack(api, cluster.platform)
+
+
+@pytest.fixture
+def stacks(cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of eks-prod's stack file aimed at the tier's cluster, as STACKS_DIR (stacks/ untouched)."""
+    import yaml
+
+    from infra.spec import stackconfig
+
+    directory = tmp_path / "stacks"
+    directory.mkdir()
+    shutil.copy(stackconfig.STACKS_DIR / f"Pulumi.{STACK}.yaml", directory)
+    path = directory / f"Pulumi.{STACK}.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["config"]["inferops:eks"].update(kubeconfig=str(cluster.kubeconfig), context=cluster.context)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    monkeypatch.setattr(stackconfig, "STACKS_DIR", directory)
+    monkeypatch.setenv("INFEROPS_RUNS_DIR", str(tmp_path / "runs"))
+    return path

@@ -15,15 +15,13 @@ Kubernetes part is the target's (test_k8s_target.py); their HTTP part stays on t
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from infra.spec import load_platform, stackconfig
+from infra.spec import load_platform
 from runbooks.daily import kube
 from runbooks.framework import ExitCode, Options, execute
 from runbooks.framework.display import Display
@@ -35,21 +33,6 @@ from tests.kube.conftest import STACK, Cluster
 from tests.kube.deploy import poll, rolled_out
 
 pytestmark = pytest.mark.timeout(600)
-
-
-@pytest.fixture
-def stacks(cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of eks-prod's stack file aimed at the tier's cluster, as STACKS_DIR (stacks/ untouched)."""
-    directory = tmp_path / "stacks"
-    directory.mkdir()
-    shutil.copy(stackconfig.STACKS_DIR / f"Pulumi.{STACK}.yaml", directory)
-    path = directory / f"Pulumi.{STACK}.yaml"
-    doc = yaml.safe_load(path.read_text())
-    doc["config"]["inferops:eks"].update(kubeconfig=str(cluster.kubeconfig), context=cluster.context)
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    monkeypatch.setattr(stackconfig, "STACKS_DIR", directory)
-    monkeypatch.setenv("INFEROPS_RUNS_DIR", str(tmp_path / "runs"))
-    return path
 
 
 def by_subject(findings: list[Any]) -> dict[str, Any]:
