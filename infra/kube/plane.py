@@ -216,6 +216,7 @@ class ControlPlane:
             args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         log.close()
+        _exec_settled(proc, args)
         data = json.loads(self.record.read_text())
         data["processes"][name] = {"pid": proc.pid, "cmdline": args}
         self.record.write_text(json.dumps(data, indent=1))
@@ -300,6 +301,16 @@ def kubeconfig_doc(server: str, pki: Pki, user: str) -> dict[str, Any]:
         "contexts": [{"name": CONTEXT, "context": {"cluster": CONTEXT, "user": user}}],
         "current-context": CONTEXT,
     }
+
+
+def _exec_settled(proc: subprocess.Popen[bytes], cmdline: list[str], within_s: float = 10) -> None:
+    """Until /proc shows the new program's command line (or it has exited). Popen returns once the
+    exec has begun, a moment before the kernel sets the new argv up: a check in that window reads
+    an empty command line and takes a starting process for a dead one (it happened on a loaded
+    machine: the API server was left running alone, its etcd stopped as if the start had failed)."""
+    deadline = time.monotonic() + within_s
+    while not is_ours(proc.pid, cmdline) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
 
 
 def is_ours(pid: int, cmdline: list[str]) -> bool:

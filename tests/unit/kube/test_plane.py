@@ -48,6 +48,17 @@ def test_down_stops_what_up_started_and_nothing_else(plane: ControlPlane, bystan
     assert bystander.poll() is None, "a process kube.up did not start was stopped"
 
 
+def test_a_process_just_spawned_is_seen_as_ours(plane: ControlPlane) -> None:
+    """Right after Popen the kernel may not have set the new argv up yet (/proc shows an empty
+    command line, here about one spawn in ten): `spawn` returns only once the check can see it,
+    else `up`'s readiness wait took a starting API server for a dead one and stopped its etcd."""
+    for _ in range(100):
+        plane.spawn("etcd", [str(plane.bin_dir / "etcd"), "300"])
+        assert plane.status()["etcd"].startswith("running"), "a process spawned a moment ago looked dead"
+        assert plane.down() == ["etcd"]
+        plane.record.write_text(json.dumps({"ports": {}, "processes": {}}))
+
+
 def test_a_recorded_pid_that_now_runs_something_else_is_not_ours(
     plane: ControlPlane, bystander: subprocess.Popen
 ) -> None:
