@@ -15,7 +15,7 @@ PROXY_MODES: dict[str, str] = {
     "stall": "the request is read and the connection stays open with nothing sent back",
     "slow-first-token": "the answer is held back --delay seconds before its first byte",
     "stream-cut": "a streamed answer is cut (FIN) after --cut-after bytes of its body; plain ones are served",
-    "loading": "503 'Loading model' on every path but /v1/models, as llama-server answers while it loads",
+    "loading": "503 'Loading model' on every path, /health and /v1/models too, as llama-server answers while it loads",
     "flap": "--period seconds of resets, then --period seconds served, over and over",
     "rate-limit": "429 with Retry-After: --retry-after (no header when 0)",
 }

@@ -34,7 +34,9 @@ from runbooks.faults.modes import PROXY_MODES, Fault
 
 # Headers that belong to one hop (RFC 9110 7.6.1), set again by each side of the proxy.
 HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "te", "trailer", "upgrade"}
-LOADING = {"error": {"code": 503, "message": "Loading model", "type": "unavailable_error"}}  # llama-server's
+# llama-server's answer on every path while its model loads, /health and /v1/models included
+# (captured from the local llama-server image: tests/unit/faults/llama_server_loading.json).
+LOADING = {"error": {"message": "Loading model", "type": "unavailable_error", "code": 503}}
 RATE_LIMITED = {"error": {"code": 429, "message": "Too many requests", "type": "rate_limit_error"}}
 
 
@@ -75,7 +77,7 @@ class FaultProxy:
         if mode == "stall":
             self.counts["stalled"] += 1
             await asyncio.Event().wait()  # until the client gives up or the proxy ends
-        if mode == "loading" and request.path != "/v1/models":
+        if mode == "loading":
             self.counts["loading"] += 1
             return web.json_response(LOADING, status=503)
         if mode == "rate-limit":

@@ -3,7 +3,9 @@ as a client sees it, the counts it reports, and that it ends by itself (expiry, 
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -57,14 +59,20 @@ def test_stream_cut_ends_the_body_early_without_done(proxy) -> None:
     assert p.end() == {"cut": 1, "forwarded": 1}
 
 
-def test_loading_answers_503_like_llama_server_but_not_on_models(proxy, llama: LlamaDouble) -> None:
+def test_loading_answers_what_llama_server_answers_while_its_model_loads(proxy, llama: LlamaDouble) -> None:
+    """Bound to what the real server said (captured from the local llama-server image during its
+    load): the same status and body on every path, /health and /v1/models included."""
+    captured = json.loads((Path(__file__).parent / "llama_server_loading.json").read_text())
     p = proxy("loading")
-    health = httpx.get(f"{p.url}/health", timeout=10)
-    chat = httpx.post(f"{p.url}/v1/chat/completions", json=CHAT, timeout=10)
-    models = httpx.get(f"{p.url}/v1/models", timeout=10)
-    assert health.status_code == chat.status_code == 503 and chat.json() == LOADING
-    assert models.status_code == 200 and models.json()["data"][0]["id"] == "double"
-    assert p.end() == {"loading": 2, "forwarded": 1}
+    answers = {
+        "GET /health": httpx.get(f"{p.url}/health", timeout=10),
+        "GET /v1/models": httpx.get(f"{p.url}/v1/models", timeout=10),
+        "POST /v1/chat/completions": httpx.post(f"{p.url}/v1/chat/completions", json=CHAT, timeout=10),
+    }
+    for request, resp in answers.items():
+        assert resp.status_code == captured["status"], request
+        assert resp.json() == json.loads(captured["bodies"][request]) == LOADING, request
+    assert p.end() == {"loading": 3}
 
 
 @pytest.mark.parametrize(("after", "header"), [("2", "2"), ("0", None)])
