@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -24,25 +23,11 @@ from infra.spec.model import Platform
 from runbooks.faults.inject import PROXY_PORT
 from runbooks.faults.redirect import is_installed
 from runbooks.targets.netns import container_pid
-from tests.support.live import INVOKE, ROOT
+from tests.support.live import INVOKE, ROOT, wait_steady
 
 pytestmark = pytest.mark.live
 
 RESCUED = ["reset", "stall", "slow-first-token", "loading", "flap"]
-
-
-def _steady(runs: Path) -> None:
-    """Until the drill's own steady-state probe passes (a dry run): the previous drill's fault can
-    keep the primary in the gateway's cooldown or out of its health-check routing for seconds."""
-    env = {**os.environ, "INFEROPS_RUNS_DIR": str(runs)}
-    deadline = time.monotonic() + 90
-    while True:
-        dry = subprocess.run([INVOKE, "runbook.failover-test", "--dry-run"], cwd=ROOT, env=env, capture_output=True,
-                             text=True, timeout=120)  # fmt: skip
-        if dry.returncode == 0:
-            return
-        assert time.monotonic() < deadline, f"steady state not back after 90 s: {dry.stderr[-500:]}"
-        time.sleep(2)
 
 
 def _drill(runs: Path, mode: str) -> tuple[int, dict[str, Any], str]:
@@ -55,7 +40,7 @@ def _drill(runs: Path, mode: str) -> tuple[int, dict[str, Any], str]:
 
 @pytest.mark.parametrize("mode", RESCUED)
 def test_a_rescued_fault_loses_nothing_and_leaves_no_proxy(platform: Platform, tmp_path: Path, mode: str) -> None:
-    _steady(tmp_path / "steady-runs")
+    wait_steady(tmp_path / "steady-runs")
     code, record, err = _drill(tmp_path / "runs", mode)
     assert record, err
     m = record["measurements"]
@@ -74,7 +59,7 @@ def test_a_rescued_fault_loses_nothing_and_leaves_no_proxy(platform: Platform, t
 def test_a_stream_cut_mid_answer_fails_cleanly_and_spares_plain_answers(platform: Platform, tmp_path: Path) -> None:
     """LiteLLM cannot fall back once a stream has started (BerriAI/litellm#40404): each cut stream
     must end with an error its client sees, never as a short answer presented as complete."""
-    _steady(tmp_path / "steady-runs")
+    wait_steady(tmp_path / "steady-runs")
     args = ["runbook.failover-test", "--mode", "stream-cut", "--yes", "--json", "--rate", "2", "--duration", "20",
             "--fault-after", "4", "--stream-share", "0.5", "--max-failed", "1000"]  # fmt: skip
     env = {**os.environ, "INFEROPS_RUNS_DIR": str(tmp_path / "runs")}

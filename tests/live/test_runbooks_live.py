@@ -18,7 +18,7 @@ import pytest
 
 from runbooks.probes import health_url, wait_healthy_sync
 from runbooks.targets import target_for
-from tests.support.live import INVOKE, ROOT
+from tests.support.live import INVOKE, ROOT, wait_steady
 
 pytestmark = pytest.mark.live
 
@@ -73,6 +73,7 @@ def test_restart_one_service_and_its_dependents(platform, runs: Path) -> None:
 
 @pytest.mark.parametrize("mode", ["kill", "pause"])
 def test_failover(platform, runs: Path, mode: str, restore_all) -> None:
+    wait_steady(runs.parent / "steady-runs")  # the restart test before it leaves the gateway warming up
     code, record, err = invoke(
         runs,
         "runbook.failover-test",
@@ -101,6 +102,7 @@ def test_failover(platform, runs: Path, mode: str, restore_all) -> None:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_failover_interrupted_restores_the_primary_and_rerun_succeeds(platform, runs: Path, sig, restore_all) -> None:
     env = {**os.environ, "INFEROPS_RUNS_DIR": str(runs)}
+    wait_steady(runs.parent / "steady-runs")
     proc = subprocess.Popen(
         [INVOKE, "runbook.failover-test", "--mode", "kill", "--yes", "--duration", "60", "--fault-after", "3"],
         cwd=ROOT,
@@ -116,6 +118,7 @@ def test_failover_interrupted_restores_the_primary_and_rerun_succeeds(platform, 
     assert target.state("inference-chat").running
     svc = platform.service("inference-chat")
     assert httpx.get(health_url(platform, svc), timeout=5).status_code == 200
+    wait_steady(runs.parent / "steady-runs")  # as an operator reruns: once the gateway serves from the primary again
     code, _, err = invoke(
         runs, "runbook.failover-test", "--mode", "stop", "--yes", "--duration", "30", "--fault-after", "5", timeout=600
     )
