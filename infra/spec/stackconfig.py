@@ -166,7 +166,8 @@ def deployed_platform(stack: str, path: Path) -> Platform:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         fix = f"{first['msg']}; redeploy the stack to render it again"
-        raise ConfigError(str(path), [Problem(where or PLATFORM_FILE_ENV, first.get("input"), fix)]) from None
+        shown = str(first.get("input"))[:80]  # a corrupt file is not printed whole
+        raise ConfigError(str(path), [Problem(where or PLATFORM_FILE_ENV, shown, fix)]) from None
     if platform.stack != stack:
         fix = f"this file is stack {platform.stack!r}'s: pass --stack {platform.stack}"
         raise ConfigError(str(path), [Problem("--stack", stack, fix)])
