@@ -9,81 +9,52 @@ each line gets a verdict (ok / warn / fail / n/a) and the run exits 1 when any l
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from infra.spec.model import Platform, Service
+from infra.spec.model import Platform
 from runbooks.daily import disk, gpu, kube, metrics, services
+from runbooks.daily.checklist import Checklist, in_scope, prometheus, record
 from runbooks.daily.findings import RANK, Finding, worst
-from runbooks.daily.prom import PromError, Prometheus, prometheus_url
+from runbooks.daily.prom import PromError, prometheus_url
 from runbooks.framework import BadInput, Options, Run, Runbook, RunbookError, Step
 
 NODE_EXPORTER = "node-exporter"
 COLOURS = {"ok": "green", "warn": "yellow", "fail": "red", "n/a": "dim"}
 
 
-def _services(run: Run) -> list[Service]:
-    platform = run.stack_platform
-    if run.options.service:
-        return [platform.service(run.options.service)]
-    return platform.enabled()
-
-
-def _prom(run: Run) -> Prometheus | None:
-    """A client for the stack's Prometheus (closed by the verdict step); None when there is none."""
-    if "prom" not in run.state:
-        url = prometheus_url(run.stack_platform, run.options.extra.get("prometheus_url"))
-        run.state["prom"] = Prometheus(url) if url else None
-    return run.state["prom"]
-
-
-def _record(run: Run, check: str, fn: Callable[[], list[Finding]]) -> dict[str, Any]:
-    """Run one check; a check that crashes is a failed line, and the other checks still run."""
-    try:
-        found = fn()
-    except Exception as err:  # one broken check must not hide the rest of the checklist
-        found = [Finding(check, "-", "fail", f"check could not run: {type(err).__name__}: {err}")]
-    run.state.setdefault("findings", []).extend(found)
-    for f in found:
-        run.detail(f"{f.subject} {f.check}" if f.subject != "-" else f.check, f"{f.verdict}: {f.detail}")
-    return {"verdict": worst(found), "lines": len(found)}
-
-
 def _containers(run: Run) -> dict[str, Any]:
-    return _record(run, "containers", lambda: services.containers(run.target, _services(run)))
+    return record(run, "containers", lambda: services.containers(run.target, in_scope(run)))
 
 
 def _health(run: Run) -> dict[str, Any]:
     def check() -> list[Finding]:
-        found, notes = services.health(run.stack_platform, _services(run))
-        run.state.setdefault("notes", []).extend(notes)
+        found, notes = services.health(run.stack_platform, in_scope(run))
+        run.state_as(Checklist).notes.extend(notes)
         return found
 
-    return _record(run, "health", check)
+    return record(run, "health", check)
 
 
 def _gpu(run: Run) -> dict[str, Any]:
-    return _record(run, "gpu-memory", lambda: gpu.gpu(run.stack_platform, _prom(run)))
+    return record(run, "gpu-memory", lambda: gpu.gpu(run.stack_platform, prometheus(run)))
 
 
 def _logs(run: Run) -> dict[str, Any]:
     cfg = run.stack_platform.daily_check
     window = float(run.options.extra.get("since_h") or cfg.log_window_h)
-    return _record(
+    return record(
         run,
         "error-logs",
-        lambda: services.error_logs(
-            run.target, _services(run), cfg.log_pattern, window, cfg.log_top, cfg.log_max_lines
-        ),
+        lambda: services.error_logs(run.target, in_scope(run), cfg.log_pattern, window, cfg.log_top, cfg.log_max_lines),
     )
 
 
 def _disk(run: Run) -> dict[str, Any]:
     def check() -> list[Finding]:
         platform = run.stack_platform
-        found = disk.host_disks(platform, run.target, _services(run), platform.daily_check)
+        found = disk.host_disks(platform, run.target, in_scope(run), platform.daily_check)
         ne = platform.services.get(NODE_EXPORTER)
-        prom = _prom(run)
+        prom = prometheus(run)
         if prom is not None and (platform.target == "eks" or (ne is not None and ne.enabled)):
             try:
                 found.extend(disk.node_exporter_disks(prom, platform.daily_check))
@@ -91,7 +62,7 @@ def _disk(run: Run) -> dict[str, Any]:
                 found.append(Finding("disk", "node-exporter", "warn", str(err)))
         return found
 
-    return _record(run, "disk", check)
+    return record(run, "disk", check)
 
 
 def _kubernetes(run: Run) -> dict[str, Any]:
@@ -101,13 +72,12 @@ def _kubernetes(run: Run) -> dict[str, Any]:
         target = run.target
         return kube.gpu_nodes(target) + kube.pods(target)
 
-    return _record(run, "kubernetes", check)
+    return record(run, "kubernetes", check)
 
 
 def _metrics(run: Run) -> dict[str, Any]:
-    return _record(
-        run, "slo", lambda: metrics.slo(run.stack_platform, _prom(run)) + metrics.cost(run.stack_platform, _prom(run))
-    )
+    platform = run.stack_platform
+    return record(run, "slo", lambda: metrics.slo(platform, prometheus(run)) + metrics.cost(platform, prometheus(run)))
 
 
 def counts(findings: list[Finding]) -> dict[str, int]:
@@ -129,7 +99,7 @@ def render(run: Run, findings: list[Finding]) -> None:
             run.display.info(f"[bold]{escape(f.subject)}[/]: {f.data['matches']} matching lines, most frequent:")
             for item in f.data["top"]:
                 run.display.info(f"  {item['count']:>5} x  {escape(item['line'][:200])}")
-    for note in run.state.get("notes", []):
+    for note in run.state_as(Checklist).notes:
         run.display.info(f"[dim]{escape(note)}[/]")
 
 
@@ -146,9 +116,9 @@ def _report(run: Run, findings: list[Finding]) -> None:
 
 
 def _verdict(run: Run) -> dict[str, Any]:
-    findings: list[Finding] = run.state.get("findings", [])
+    checklist = run.state_as(Checklist)
+    findings, prom = checklist.findings, checklist.prom
     strict = bool(run.options.extra.get("strict"))
-    prom = run.state.get("prom")
     try:
         _report(run, findings)
     finally:
@@ -161,7 +131,7 @@ def _verdict(run: Run) -> dict[str, Any]:
             "counts": counts(findings),
             "findings": [f.to_dict() for f in findings],
             "prometheus": prom.url if prom is not None else None,
-            "notes": run.state.get("notes", []),
+            "notes": checklist.notes,
         },
     )
     render(run, findings)
@@ -198,6 +168,7 @@ def build(platform: Platform, options: Options) -> Runbook:
         seed="seed 004 일일 운영 체크리스트 (docker ps, health_check.sh, nvidia-smi, docker logs | grep -i error, "
         "df -h) and seed 003 일일 점검 항목",
         exclusive=False,
+        state=Checklist,
         steps=(
             Step("containers", _containers, "container/workload state of each service (docker ps)", probe=True),
             Step("health", _health, "runbook.health's parallel sweep of every health endpoint", probe=True),

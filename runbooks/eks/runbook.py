@@ -11,14 +11,18 @@ destructive step: it reads and reports, and says how to apply.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 
 from infra.spec.model import Platform
 from runbooks.eks.diagnosis import Diagnosis
 from runbooks.eks.evidence import Evidence
-from runbooks.framework import BadInput, Options, Run, Runbook, Step
+from runbooks.framework import BadInput, Options, Run, Runbook, RunbookError, Step
+
+if TYPE_CHECKING:  # imported by the fix step only: a read-only run never loads the stack-config editor
+    from runbooks.framework.stackedit import StackConfigEdit
 
 __all__ = ["SEED", "build_diagnosis", "report"]
 
@@ -26,6 +30,14 @@ SEED = "seed 003 트러블슈팅 가이드"
 
 Read = Callable[[Any, Platform, Options], Evidence]  # (Reader, platform, options) -> Evidence
 Classify = Callable[[Evidence, Platform, Options], Diagnosis]
+
+
+@dataclass
+class Diagnose:
+    """What the steps share: the evidence read, then the stack-config fix shown (None: no fix)."""
+
+    evidence: Evidence | None = None
+    edit: StackConfigEdit | None = None
 
 
 def report(run: Run, diagnosis: Diagnosis) -> None:
@@ -50,7 +62,7 @@ def report(run: Run, diagnosis: Diagnosis) -> None:
             run.log(f"  fix ({escape(f.fix.seed)}): " + ", ".join(f"{k} → {v!r}" for k, v in f.fix.changes))
 
 
-def _show_fix(run: Run, platform: Platform, changes: list[tuple[str, Any]]) -> Any:
+def _show_fix(run: Run, platform: Platform, changes: list[tuple[str, Any]]) -> StackConfigEdit | None:
     """The edit, old → new per key and the unified diff; None when nothing is proposed."""
     from runbooks.eks.fixes import prepare, preview_note
 
@@ -81,21 +93,23 @@ def build_diagnosis(name: str, title: str, seed: str, read: Read, classify: Clas
 
             run.target.ping()  # Kubernetes: the stack's kubeconfig context and inference namespace
             reader = Reader(run.target)
-            run.state["evidence"] = read(reader, platform, options)
-            return {"looked_at": list(run.state["evidence"].looked_at)}
+            evidence = run.state_as(Diagnose).evidence = read(reader, platform, options)
+            return {"looked_at": list(evidence.looked_at)}
 
         def do_report(run: Run) -> dict[str, Any]:
-            diagnosis = classify(run.state["evidence"], platform, options)
-            run.state["diagnosis"] = diagnosis
+            state = run.state_as(Diagnose)
+            if state.evidence is None:
+                raise RunbookError("nothing to classify: the read step has not run")
+            diagnosis = classify(state.evidence, platform, options)
             report(run, diagnosis)
-            run.state["edit"] = _show_fix(run, platform, diagnosis.changes())
-            if run.state["edit"] is not None and not options.yes:
+            state.edit = _show_fix(run, platform, diagnosis.changes())
+            if state.edit is not None and not options.yes:
                 run.log(f"[yellow]read-only: rerun with --yes to write the fix (invoke runbook.{name} --yes)[/]")
             run.measure("diagnosis", diagnosis.to_dict())
             return {"causes": diagnosis.causes, "changes": [k for k, _ in diagnosis.changes()]}
 
         def apply_fix(run: Run) -> dict[str, Any]:
-            edit = run.state.get("edit")
+            edit = run.state_as(Diagnose).edit
             if edit is None:
                 run.log("no stack-config fix to apply")
                 return {"applied": []}
@@ -112,7 +126,7 @@ def build_diagnosis(name: str, title: str, seed: str, read: Read, classify: Clas
         ]
         if options.yes or options.dry_run:
             steps.append(Step("apply fix", apply_fix, summary="write the fix's keys to stack config", destructive=True))
-        return Runbook(name=name, title=title, steps=tuple(steps), seed=seed, exclusive=options.yes)
+        return Runbook(name=name, title=title, steps=tuple(steps), seed=seed, exclusive=options.yes, state=Diagnose)
 
     return build
 

@@ -83,9 +83,7 @@ class Drill:
 
 
 def _drill(run: Run) -> Drill:
-    drill = run.state["drill"]
-    assert isinstance(drill, Drill)
-    return drill
+    return run.state_as(Drill)
 
 
 def settings(platform: Platform, options: Options) -> Settings:
@@ -511,17 +509,15 @@ def _restore_plan(mode: str, primary: str) -> str:
 def build(platform: Platform, options: Options) -> Runbook:
     s = settings(platform, options)
 
-    def steady(run: Run) -> dict[str, Any]:
-        run.state["drill"] = Drill(s)
-        return _steady_state(run)
-
     p, sec = s.primary, s.secondary
+    steady_plan = f"gateway, {p}, {sec} healthy; {s.group!r} served by {p}"
     return Runbook(
         name="failover-test",
         title=f"{s.mode} {p} under {s.rate:g} req/s of {s.group!r}; {sec} must carry it, then {p} again",
         seed="seed 004 scenario 3 (docker stop inference-chat; curl; grep retry; docker start)",
+        state=lambda: Drill(s),
         steps=(
-            Step("steady state", steady, probe=True, summary=f"gateway, {p}, {sec} healthy; {s.group!r} served by {p}"),
+            Step("steady state", _steady_state, probe=True, summary=steady_plan),
             Step("start load", _start_load, summary=f"{s.rate:g} req/s of {s.group!r} through the gateway"),
             Step("baseline", _baseline, summary=f"{s.fault_after:g} s of load before the fault; none may fail"),
             Step("silence", _silence, summary=silence_plan(platform, [p])),

@@ -25,7 +25,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from infra.errors import ExitCode, InferopsError, Missing
 from infra.spec.model import Platform
@@ -37,6 +37,7 @@ from runbooks.framework.step import Options, Runbook, Step
 from runbooks.targets.base import Target
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+S = TypeVar("S")
 HALT_SIGNAL = signal.SIGUSR1  # sent by the runner's own threads (kill switch, halt conditions)
 
 
@@ -77,7 +78,7 @@ class Run:
         self.platform = platform
         self.record = record
         self.display = display
-        self.state: dict[str, Any] = {}
+        self.state: object = runbook.state()
         self.undos: list[Undo] = []
         self.progress = StepProgress(None, None, "")
         self._step: StepRecord | None = None
@@ -86,6 +87,13 @@ class Run:
         self._target: Target | None = None
         self._shielding: str | None = None  # what `uninterruptible` is waiting for
         self._deferred: str | None = None  # the first signal that arrived meanwhile
+
+    def state_as(self, kind: type[S]) -> S:
+        """The runbook's state as its own dataclass; RunbookError if the runbook declared another."""
+        if not isinstance(self.state, kind):
+            kept = type(self.state).__name__
+            raise RunbookError(f"runbook {self.runbook.name!r} keeps {kept}, not {kind.__name__} (its Runbook(state=))")
+        return self.state
 
     @property
     def stack_platform(self) -> Platform:

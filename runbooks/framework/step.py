@@ -42,15 +42,24 @@ class Step:
             raise ValueError(f"step {self.name!r} cannot be both a probe and destructive")
 
 
+@dataclass
+class NoState:
+    """The state of a runbook whose steps share nothing."""
+
+
 @dataclass(frozen=True)
 class Runbook:
-    """A plan: steps in order. `exclusive` runbooks take the stack lock (one mutating run per stack)."""
+    """A plan: steps in order. `exclusive` runbooks take the stack lock (one mutating run per stack).
+
+    `state` makes what the steps share, one dataclass per runbook (typed, and shown whole in a
+    debugger), read by the steps with `run.state_as(Kind)`."""
 
     name: str
     title: str
     steps: tuple[Step, ...]
     exclusive: bool = True
     seed: str = ""  # the seed procedure this runbook replaces, shown in the plan
+    state: Callable[[], object] = NoState
 
     @property
     def destructive_steps(self) -> list[Step]:

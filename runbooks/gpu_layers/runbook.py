@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 
@@ -33,6 +34,9 @@ from runbooks.gpu import (
     stack_config_path,
 )
 from runbooks.gpu.detect import ContainerState, Detection
+
+if TYPE_CHECKING:
+    from docker.models.containers import Container
 
 SEED = "seed 004 GPU 레이어 조정 (.env CHAT_N_GPU_LAYERS 999 → 500, CODE 20 → 15; up -d)"
 
@@ -126,8 +130,17 @@ def build(platform: Platform, options: Options) -> Runbook:
         return Runbook(name="gpu-layers", title=title, steps=(first,), seed=SEED)
     if found.apply_by == "reload":
         inner = runbook_for(change)
-        return Runbook(name="gpu-layers", title=f"{title} by reload", steps=(first, *inner.steps), seed=SEED)
-    return Runbook(name="gpu-layers", title=f"{title} by recreate", steps=(first, *_recreate_steps(change)), seed=SEED)
+        steps = (first, *inner.steps)
+        return Runbook(name="gpu-layers", title=f"{title} by reload", steps=steps, seed=SEED, state=inner.state)
+    steps = (first, *_recreate_steps(change))
+    return Runbook(name="gpu-layers", title=f"{title} by recreate", steps=steps, seed=SEED, state=Recreate)
+
+
+@dataclass
+class Recreate:
+    """What the recreate steps share: the new container, once healthy."""
+
+    final: Container | None = None
 
 
 def _recreate_steps(change: Any) -> tuple[Step, ...]:
@@ -169,13 +182,16 @@ def _recreate_steps(change: Any) -> tuple[Step, ...]:
         probe = [a for a in change.plans()[1].healthcheck.test if a not in ("CMD", "CMD-SHELL")]
         took = instances.wait_healthy(new, probe, change.new.reload.load_timeout_s or svc.health.ready_within_s)
         run.measure("healthy_after_s", round(took, 3))
-        run.state["final"] = new
+        run.state_as(Recreate).final = new
         return {"healthy_after_s": round(took, 3)}
 
     def verify(run: Run) -> dict[str, Any]:
         from runbooks.reload.compose_steps import _gateway_check
 
-        args = instances.process_args(run.state["final"])
+        final = run.state_as(Recreate).final
+        if final is None:
+            raise RunbookError(f"no new container of {name} to verify: the recreate step has not run")
+        args = instances.process_args(final)
         want = flag_value(change.plans()[1].command, "-ngl")
         if flag_value(args, "-ngl") != want:
             raise RunbookError(f"{name} runs -ngl {flag_value(args, '-ngl')}, not {want}")

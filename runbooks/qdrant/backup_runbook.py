@@ -10,31 +10,23 @@ from typing import Any
 
 from infra.spec.model import Platform
 from runbooks.framework import Options, Run, Runbook, RunbookError, Step
-
-
-def _qdrant(run: Run) -> Any:
-    from runbooks.qdrant.connection import Qdrant
-
-    if "qdrant" not in run.state:
-        run.state["qdrant"] = Qdrant.for_platform(run.stack_platform)
-        run.cleanup("close connections", run.state["qdrant"].close)
-    return run.state["qdrant"]
+from runbooks.qdrant.state import QdrantRun, client, store
 
 
 def _health(run: Run) -> dict[str, Any]:
     from runbooks.qdrant import ops
 
-    return ops.health(_qdrant(run))
+    return ops.health(client(run))
 
 
 def _location(run: Run) -> dict[str, Any]:
     from runbooks.qdrant.store import open_store
 
-    store = open_store(run.stack_platform)
-    run.cleanup("close the backup location", store.close)
-    store.ensure_writable("")
-    run.state["store"] = store
-    return {"location": store.location}
+    opened = open_store(run.stack_platform)
+    run.cleanup("close the backup location", opened.close)
+    opened.ensure_writable("")
+    run.state_as(QdrantRun).store = opened
+    return {"location": opened.location}
 
 
 def _backup(run: Run) -> dict[str, Any]:
@@ -44,7 +36,7 @@ def _backup(run: Run) -> dict[str, Any]:
 
     cfg = run.stack_platform.backup
     names = list(run.options.extra.get("collection") or [])
-    results = backup(_qdrant(run), run.state["store"], names, cfg.keep_last, cfg.keep_on_server, cfg.probe_limit)
+    results = backup(client(run), store(run), names, cfg.keep_last, cfg.keep_on_server, cfg.probe_limit)
     table = Table(title="qdrant backup", title_justify="left")
     for col in ("collection", "result", "points", "size", "snapshot", "seconds"):
         table.add_column(col)
@@ -71,6 +63,7 @@ def build(platform: Platform, options: Options) -> Runbook:
         title=f"back up {wanted} of Qdrant to {platform.backup.location}",
         seed="seed 004 weekly checklist 'Qdrant 백업 수행'; seed 003 weekly '백업 검증'",
         exclusive=False,
+        state=QdrantRun,
         steps=(
             Step("qdrant health", _health, probe=True, summary="/readyz and /collections answer"),
             Step(

@@ -10,11 +10,17 @@ copy rolls back to it, then releases the writers.
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from infra.spec.model import Platform
-from runbooks.framework import BadInput, Options, Run, Runbook, Step
+from runbooks.framework import BadInput, Options, Run, Runbook, RunbookError, Step
+from runbooks.qdrant.state import QdrantRun, client, store
 from runbooks.targets import Target
+
+if TYPE_CHECKING:
+    from runbooks.qdrant.manifest import Manifest
+    from runbooks.qdrant.store import Store
 
 WRITER = "rag"  # the service that writes into Qdrant (seed 004: rag indexes documents)
 
@@ -51,14 +57,6 @@ def build(platform: Platform, options: Options, target: Target | None = None) ->
     has_writer = WRITER in {s.name for s in platform.enabled()}
     cfg = platform.backup
 
-    def qdrant(run: Run) -> Any:
-        from runbooks.qdrant.connection import Qdrant
-
-        if "qdrant" not in run.state:
-            run.state["qdrant"] = Qdrant.for_platform(platform)
-            run.cleanup("close connections", run.state["qdrant"].close)
-        return run.state["qdrant"]
-
     def writers(run: Run) -> Target:
         if target is not None:
             run.target = target  # the test's double
@@ -67,22 +65,22 @@ def build(platform: Platform, options: Options, target: Target | None = None) ->
     def health(run: Run) -> dict[str, Any]:
         from runbooks.qdrant import ops
 
-        return ops.health(qdrant(run))
+        return ops.health(client(run))
 
     def choose(run: Run) -> dict[str, Any]:
         from runbooks.qdrant import ops
         from runbooks.qdrant.store import open_store
 
-        store = open_store(platform)
-        run.cleanup("close the backup location", store.close)  # after the rollbacks that use its copies
-        run.state["store"] = store
+        opened = open_store(platform)
+        run.cleanup("close the backup location", opened.close)  # after the rollbacks that use its copies
+        run.state_as(QdrantRun).store = opened
         if reindex:
-            return _reindex_config(run, store, name)
-        manifest, path = store.find(name, snapshot)
+            return _reindex_config(run, opened, name)
+        manifest, path = opened.find(name, snapshot)
         ops.check_file(manifest, path)
-        run.state["backup"] = (manifest, path)
+        run.state_as(QdrantRun).backup = (manifest, path)
         return {
-            "snapshot": store.uri(name, manifest.snapshot) if snapshot == "latest" else snapshot,
+            "snapshot": opened.uri(name, manifest.snapshot) if snapshot == "latest" else snapshot,
             "points_count": manifest.points_count,
             "taken": manifest.created_at,
         }
@@ -90,7 +88,6 @@ def build(platform: Platform, options: Options, target: Target | None = None) ->
     def hold(run: Run) -> dict[str, Any]:
         if not has_writer:
             return {"writers": f"{WRITER} is not enabled in stack {platform.stack!r}: nothing to hold"}
-        from runbooks.framework import RunbookError
         from runbooks.targets import TargetError
 
         # Registered first: Ctrl-C in the middle of a hold (scaled to 0, pods still going) releases too.
@@ -106,20 +103,20 @@ def build(platform: Platform, options: Options, target: Target | None = None) ->
         except TargetError as err:
             undo.discharge()  # a hold that fails leaves the service as it was (Target.hold)
             raise RunbookError(f"cannot hold the writer {WRITER!r}: {err}; nothing was changed") from None
-        run.state["hold_undo"] = undo
+        run.state_as(QdrantRun).hold_undo = undo
         return {"held": WRITER, "where": writers(run).where}
 
     def copy(run: Run) -> dict[str, Any]:
         from runbooks.qdrant.restore import pre_restore_copy, recover_and_verify
 
-        q, store = qdrant(run), run.state["store"]
-        pre = pre_restore_copy(q, store, name, cfg.probe_limit)
+        q, location = client(run), store(run)
+        pre = pre_restore_copy(q, location, name, cfg.probe_limit)
         if pre is None:
             run.log(f"[yellow]collection {name!r} does not exist: no pre-restore copy, nothing to roll back to[/]")
             return {"pre_restore": None}
         run.on_rollback(
             f"recover {name!r} from the pre-restore copy",
-            lambda: recover_and_verify(q, store, name, pre, cfg.green_timeout_s),
+            lambda: recover_and_verify(q, location, name, pre, cfg.green_timeout_s),
         )
         run.measure("points_before", pre.manifest.points_count)
         return {"pre_restore": pre.where, "points_count": pre.manifest.points_count}
@@ -127,8 +124,8 @@ def build(platform: Platform, options: Options, target: Target | None = None) ->
     def recover(run: Run) -> dict[str, Any]:
         from runbooks.qdrant import ops
 
-        q = qdrant(run)
-        manifest, path = run.state["backup"]
+        q = client(run)
+        manifest, path = _chosen(run)
         # Qdrant carries on with a recover whose client is gone: roll back only once it has answered.
         with run.uninterruptible(f"Qdrant's recover of {name!r}"):
             ops.upload_recover(q, name, path, manifest.sha256)
@@ -137,16 +134,17 @@ def build(platform: Platform, options: Options, target: Target | None = None) ->
     def verify(run: Run) -> dict[str, Any]:
         from runbooks.qdrant import ops
 
-        manifest, _ = run.state["backup"]
-        result = ops.verify(qdrant(run), name, manifest)
+        manifest, _ = _chosen(run)
+        result = ops.verify(client(run), name, manifest)
         run.measure("points_after", result["points_count"])
         return result
 
     def release(run: Run) -> dict[str, Any]:
-        if "hold_undo" not in run.state:
+        undo = run.state_as(QdrantRun).hold_undo
+        if undo is None:
             return {"writers": "none held"}
         writers(run).release(WRITER)
-        run.state["hold_undo"].discharge()
+        undo.discharge()
         return {"released": WRITER}
 
     def rag_health(run: Run) -> dict[str, Any]:
@@ -162,7 +160,10 @@ def build(platform: Platform, options: Options, target: Target | None = None) ->
     def rebuild(run: Run) -> dict[str, Any]:
         from runbooks.qdrant.reindex import recreate
 
-        recreate(qdrant(run), name, run.state["config"])
+        config = run.state_as(QdrantRun).config
+        if config is None:
+            raise RunbookError(f"no vectors config for {name!r}: the config step has not run")
+        recreate(client(run), name, config)
         return {"recreated": name}
 
     def index(run: Run) -> dict[str, Any]:
@@ -172,7 +173,7 @@ def build(platform: Platform, options: Options, target: Target | None = None) ->
         from runbooks.qdrant.reindex import index as rag_index
 
         answer = rag_index(rag_address(platform), name, cfg.index_timeout_s)
-        after = ops.describe(qdrant(run), name).points_count
+        after = ops.describe(client(run), name).points_count
         run.measure("points_after", after)
         if after == 0:
             raise VerificationFailed(f"rag indexed nothing into {name!r} (0 points after POST /index)")
@@ -205,20 +206,28 @@ def build(platform: Platform, options: Options, target: Target | None = None) ->
         title=f"{what}: collection {name!r}",
         seed="seed 004 scenario 2 'Qdrant 연결 실패' (rm -rf + reindex), seed 003 weekly '복구 테스트'",
         steps=steps,
+        state=QdrantRun,
     )
 
 
-def _reindex_config(run: Run, store: Any, name: str) -> dict[str, Any]:
+def _chosen(run: Run) -> tuple[Manifest, Path]:
+    chosen = run.state_as(QdrantRun).backup
+    if chosen is None:
+        raise RunbookError("no backup is chosen: the step that chooses it has not run")
+    return chosen
+
+
+def _reindex_config(run: Run, location: Store, name: str) -> dict[str, Any]:
     """The config to recreate with: the newest manifest's, else the collection's current one."""
     from runbooks.qdrant import ops
 
-    manifests = store.manifests(name)
+    manifests = location.manifests(name)
     if manifests:
-        run.state["config"] = manifests[-1].config
+        run.state_as(QdrantRun).config = manifests[-1].config
         source = f"manifest {manifests[-1].snapshot}"
-    elif ops.exists(run.state["qdrant"], name):
-        state = ops.describe(run.state["qdrant"], name)
-        run.state["config"] = state.config
+    elif ops.exists(client(run), name):
+        state = ops.describe(client(run), name)
+        run.state_as(QdrantRun).config = state.config
         source = f"collection {name!r} as it is"
         run.measure("points_before", state.points_count)
     else:

@@ -38,7 +38,7 @@ FINAL_WARMUPS = 2  # the service's own container has already been proven by the 
 
 @dataclass
 class Reload:
-    """Shared state of one reload (kept in run.state['reload'])."""
+    """What the steps of one reload share (its Runbook's state)."""
 
     change: Change
     client: Any = None
@@ -57,7 +57,7 @@ class Reload:
 
 
 def _state(run: Run) -> Reload:
-    return run.state["reload"]
+    return run.state_as(Reload)
 
 
 def _probe(r: Reload) -> list[str]:

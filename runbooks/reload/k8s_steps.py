@@ -12,6 +12,7 @@ rollout to finish; rollback patches the old template back.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from rich.markup import escape
@@ -69,19 +70,27 @@ def _timeout(change: Change) -> float:
     return (conf.load_timeout_s or svc.health.ready_within_s) + change.new.eks.inference.termination_grace_s + 60
 
 
+@dataclass
+class KubeReload:
+    """What the steps of one EKS reload share: the apps/v1 client, made on first use."""
+
+    apps: Any = None
+
+
 def steps(change: Change, apps: Any = None) -> tuple[Step, ...]:
     """Preflight, config, rollout, verify; `apps` (an AppsV1Api) is made from kubeconfig when None."""
     name = change.service.name
 
     def _apps(run: Run) -> Any:
-        if "apps" not in run.state:
+        state = run.state_as(KubeReload)
+        if state.apps is None:
             if apps is not None:
-                run.state["apps"] = apps
+                state.apps = apps
             else:
                 from runbooks.targets.k8s_target import KubernetesTarget
 
-                run.state["apps"] = KubernetesTarget(change.old).apps
-        return run.state["apps"]
+                state.apps = KubernetesTarget(change.old).apps
+        return state.apps
 
     def namespace() -> str:
         return change.old.eks.namespaces.inference

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from infra.spec.model import Platform
 from runbooks.framework import Options, Runbook
 
@@ -24,16 +27,10 @@ def runbook_for(change: object, apps: object = None) -> Runbook:
     name = change.service.name
     what = ", ".join(f"{k}: {o!r} → {n!r}" for k, o, n in change.edit.changes) or "same settings"
     if change.old.target == "eks":
+        state: Callable[[], object] = k8s_steps.KubeReload
         steps = k8s_steps.steps(change, apps)
     else:
         steps = compose_steps.steps(name, change.new.reload.warmup_requests)
-        first = steps[0]
-
-        def preflight(run: object) -> object:
-            from runbooks.reload.compose_steps import Reload
-
-            run.state["reload"] = Reload(change)  # type: ignore[attr-defined]
-            return first.action(run)  # type: ignore[arg-type]
-
-        steps = (first.__class__(first.name, preflight, first.summary, probe=True), *steps[1:])
-    return Runbook(name="reload", title=f"reload {name} without downtime ({what})", steps=steps, seed=SEED)
+        state = partial(compose_steps.Reload, change)
+    title = f"reload {name} without downtime ({what})"
+    return Runbook(name="reload", title=title, steps=steps, seed=SEED, state=state)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from runbooks.daily.checklist import Checklist
 from runbooks.daily.findings import Finding, worst
 from runbooks.framework import Run
 from runbooks.reports.model import Plot, Report
@@ -23,9 +24,10 @@ def write_report(
     from runbooks.reports.series import series
     from runbooks.reports.write import write
 
-    prom = run.state.get("prom")
+    checklist = run.state_as(Checklist)
+    prom = checklist.prom
     plots: list[Plot] = []
-    notes = list(run.state.get("notes", []))
+    notes = list(checklist.notes)
     if prom is not None:
         plots, failed = series(run.stack_platform, prom, window)
         notes += failed

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -18,7 +19,7 @@ import httpx
 from infra.cli.guard import number
 from infra.spec.model import Platform
 from runbooks.drill import scoped_silence, silence_plan
-from runbooks.framework import BadInput, Options, Run, Runbook, RunbookError, Step
+from runbooks.framework import BadInput, Options, Run, Runbook, RunbookError, Step, Undo
 from runbooks.probes import probe_once, wait_healthy
 from runbooks.targets import Target, TargetError
 
@@ -56,8 +57,20 @@ def critical_path(platform: Platform, names: list[str], waits: dict[str, float])
     return max((cp(n) for n in names), default=0.0)
 
 
+@dataclass
+class Restart:
+    """What the steps share: the services in start order, and the undo of their stop once made."""
+
+    scope: list[str]
+    stop_undo: Undo | None = None
+
+
+def _scope(run: Run) -> list[str]:
+    return run.state_as(Restart).scope
+
+
 def _preflight(run: Run) -> dict[str, Any]:
-    platform, names = run.stack_platform, run.state["scope"]
+    platform, names = run.stack_platform, _scope(run)
     target = run.target
     target.ping()
     missing = [n for n in names if target.state(n).status == "missing"]
@@ -84,10 +97,10 @@ def deadline_for(platform: Platform, names: list[str], options: Options) -> floa
 
 
 def _stop(run: Run) -> dict[str, Any]:
-    platform, names, target = run.stack_platform, run.state["scope"], run.target
+    platform, names, target = run.stack_platform, _scope(run), run.target
     deadline = deadline_for(platform, names, run.options)
     scoped_silence(run, names, deadline)
-    run.state["stop_undo"] = run.on_rollback(
+    run.state_as(Restart).stop_undo = run.on_rollback(
         f"start {', '.join(names)} and wait for health",
         lambda: _ensure_running(run),
         durable=("start", {"services": names}),
@@ -136,10 +149,12 @@ async def _start_graph(run: Run, names: list[str], target: Target) -> dict[str, 
 
 
 def _start(run: Run) -> dict[str, Any]:
-    names, target = run.state["scope"], run.target
+    names, target = _scope(run), run.target
     t0 = time.monotonic()
     per_service = asyncio.run(_start_graph(run, names, target))
-    run.state["stop_undo"].settle()
+    undo = run.state_as(Restart).stop_undo
+    if undo is not None:
+        undo.settle()
     total = round(time.monotonic() - t0, 3)
     waits = {n: v["healthy_after_s"] for n, v in per_service.items()}
     cp = round(critical_path(run.stack_platform, names, waits), 3)
@@ -156,7 +171,7 @@ def _start(run: Run) -> dict[str, Any]:
 
 def _ensure_running(run: Run) -> None:
     """Rollback: whatever the run stopped is started again and healthy (in dependency order)."""
-    names, target = run.state["scope"], run.target
+    names, target = _scope(run), run.target
     asyncio.run(_start_graph(run, names, target))
 
 
@@ -164,7 +179,7 @@ def _verify(run: Run) -> dict[str, Any]:
     from runbooks.health.runbook import sweep
 
     platform = run.stack_platform
-    report = asyncio.run(sweep(platform, [platform.service(n) for n in run.state["scope"]]))
+    report = asyncio.run(sweep(platform, [platform.service(n) for n in _scope(run)]))
     down = [r.service for r in report.services if not r.up and r.state != "skipped"]
     if down:
         raise RunbookError(f"not healthy after restart: {', '.join(down)}")
@@ -178,18 +193,15 @@ def build(platform: Platform, options: Options) -> Runbook:
     names = scope(platform, options)
     what = options.service or "the whole stack"
 
-    def prepare(run: Run) -> dict[str, Any]:
-        run.state["scope"] = names
-        return _preflight(run)
-
     return Runbook(
         name="restart",
         title=f"restart {what} in dependency order, waiting on health checks",
         seed="seed 004 scenario 4 (down / up -d / sleep 60 / health_check.sh) and `docker compose restart <svc>`",
+        state=lambda: Restart(names),
         steps=(
             Step(
                 "preflight",
-                prepare,
+                _preflight,
                 probe=True,
                 summary=f"engine answers; containers of {', '.join(names)} exist; "
                 "their dependencies outside the restart are healthy",

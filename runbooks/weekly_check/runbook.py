@@ -14,9 +14,11 @@ and a scratch collection (removed after), so it only runs in a real run.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from infra.spec.model import Platform
+from runbooks.daily.checklist import Checklist, in_scope, prometheus, record
 from runbooks.daily.findings import RANK, Finding, worst
 from runbooks.daily.prom import prometheus_url
 from runbooks.daily_check import runbook as daily_check
@@ -37,28 +39,32 @@ def scrape_seconds(text: str) -> float:
     return float(m["n"]) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[m["unit"]]
 
 
+@dataclass
+class Weekly(Checklist):
+    """The checklist's state and the window looked at (`--window`, parsed on first use)."""
+
+    window: Window | None = None
+
+
 def window(run: Run) -> Window:
-    if "window" not in run.state:
+    checklist = run.state_as(Weekly)
+    if checklist.window is None:
         text = run.options.extra.get("window") or run.stack_platform.weekly_check.window
-        run.state["window"] = Window.parse(text, scrape_seconds(run.stack_platform.alerting.scrape_interval))
-    return run.state["window"]
-
-
-def _record(run: Run, check: str, fn: Any) -> dict[str, Any]:
-    return daily_check._record(run, check, fn)
+        checklist.window = Window.parse(text, scrape_seconds(run.stack_platform.alerting.scrape_interval))
+    return checklist.window
 
 
 def _logs(run: Run) -> dict[str, Any]:
     from runbooks.weekly.logs import logs
 
-    return _record(run, "logs", lambda: logs(run.stack_platform, run.target, daily_check._services(run)))
+    return record(run, "logs", lambda: logs(run.stack_platform, run.target, in_scope(run)))
 
 
 def _images(run: Run) -> dict[str, Any]:
     from runbooks.weekly.images import pins, releases
 
-    services = daily_check._services(run)
-    return _record(
+    services = in_scope(run)
+    return record(
         run,
         "images",
         lambda: pins(run.stack_platform, run.target, services) + releases(run.stack_platform, services),
@@ -68,25 +74,25 @@ def _images(run: Run) -> dict[str, Any]:
 def _slo(run: Run) -> dict[str, Any]:
     from runbooks.weekly.slo import slo
 
-    return _record(run, "slo", lambda: slo(run.stack_platform, daily_check._prom(run), window(run)))
+    return record(run, "slo", lambda: slo(run.stack_platform, prometheus(run), window(run)))
 
 
 def _capacity(run: Run) -> dict[str, Any]:
     from runbooks.weekly.capacity import capacity
 
-    return _record(run, "capacity", lambda: capacity(run.stack_platform, daily_check._prom(run), window(run)))
+    return record(run, "capacity", lambda: capacity(run.stack_platform, prometheus(run), window(run)))
 
 
 def _cost(run: Run) -> dict[str, Any]:
     from runbooks.weekly.cost import cost
 
-    return _record(run, "cost", lambda: cost(run.stack_platform, daily_check._prom(run), window(run)))
+    return record(run, "cost", lambda: cost(run.stack_platform, prometheus(run), window(run)))
 
 
 def _backup(run: Run) -> dict[str, Any]:
     from runbooks.weekly.qdrant_verify import verify_backups
 
-    return _record(run, "backup-restore", lambda: verify_backups(run.stack_platform))
+    return record(run, "backup-restore", lambda: verify_backups(run.stack_platform))
 
 
 def render(run: Run, findings: list[Finding]) -> None:
@@ -106,7 +112,7 @@ def render(run: Run, findings: list[Finding]) -> None:
 def _verdict(run: Run) -> dict[str, Any]:
     from runbooks.reports.step import write_report
 
-    findings: list[Finding] = run.state.get("findings", [])
+    findings = run.state_as(Checklist).findings
     counts = daily_check.counts(findings)
     w = window(run)
     run.measure(
@@ -123,7 +129,7 @@ def _verdict(run: Run) -> dict[str, Any]:
     try:
         write_report(run, "weekly-check", title, findings, w, counts)
     finally:
-        prom = run.state.get("prom")
+        prom = run.state_as(Checklist).prom
         if prom is not None:
             prom.close()
     render(run, findings)
@@ -158,6 +164,7 @@ def build(platform: Platform, options: Options) -> Runbook:
         seed="seed 004 주간 유지보수 체크리스트 (Qdrant 백업, 로그 로테이션, 성능 메트릭 리뷰, 의존성 버전) and "
         "seed 003 주간 점검 항목 (비용 분석, 용량 계획, 보안 패치, 백업 검증)",
         exclusive=False,
+        state=Weekly,
         steps=(
             Step("logs", _logs, "log size and rotation settings per container (log driver options)", probe=True),
             Step("images", _images, "running images vs the stack's pins; newer releases in the registry", probe=True),

@@ -68,7 +68,7 @@ def _verdict_of(platform: Platform, total: dict) -> str | None:
     run = Run(book, options, platform, RunRecord(runbook=book.name, stack="unit", options={}), Display(quiet=True))
     empty = {"requests": 0, "failed": 0, "p50_ms": None, "p99_ms": None, "by_backend": {}}
     report = {"total": total, "before": empty, "during": empty, "after": empty}
-    run.state["drill"] = failover.Drill(failover.settings(platform, options), report=report)
+    run.state_as(failover.Drill).report = report
     try:
         failover.verdict(run)
     except RunbookError as err:
