@@ -4,6 +4,7 @@ exit codes 0/1/2, and the run record says what happened."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -197,6 +198,34 @@ def test_exclusive_runbooks_refuse_while_the_stack_is_locked(runs_dir: Path) -> 
         held.release()
     assert calls == [] and rec.status == "refused" and "another runbook" in rec.error
     assert execute(book, Options(), display=QUIET).exit_code == 0 and calls == ["ran"]
+
+
+def test_steps_share_the_runbook_s_own_state_fresh_per_run(runs_dir: Path) -> None:
+    @dataclass
+    class Counted:
+        seen: list[str] = field(default_factory=list)
+
+    def first(run: Run) -> None:
+        run.state_as(Counted).seen.append("first")
+
+    def second(run: Run) -> dict[str, list[str]]:
+        return {"seen": [*run.state_as(Counted).seen, "second"]}
+
+    book = Runbook("typed", "typed", (Step("a", first), Step("b", second)), exclusive=False, state=Counted)
+    for _ in range(2):  # a second run starts from a new state, not the first run's
+        rec = execute(book, Options(), display=QUIET)
+        assert rec.exit_code == 0 and rec.steps[1].detail == {"seen": ["first", "second"]}
+
+
+def test_a_step_that_asks_for_another_runbook_s_state_fails_naming_both(runs_dir: Path) -> None:
+    @dataclass
+    class Other:
+        pass
+
+    book = Runbook("plain", "plain", (Step("s", lambda run: run.state_as(Other)),), exclusive=False)
+    rec = execute(book, Options(), display=QUIET)
+    assert rec.exit_code == ExitCode.FAILED
+    assert "keeps NoState, not Other" in (rec.steps[0].error or "")
 
 
 def test_step_cannot_be_probe_and_destructive() -> None:
