@@ -24,6 +24,7 @@ import pytest
 from infra.spec.model import Platform
 from runbooks.failover.runbook import settings
 from runbooks.faults.inject import PROXY_PORT
+from runbooks.faults.modes import PROXY_MODES
 from runbooks.faults.redirect import is_installed
 from runbooks.framework import Options
 from runbooks.framework.silence import alertmanager_url, silences_of
@@ -199,24 +200,41 @@ def _redirected(platform: Platform) -> bool:
     return is_installed(container_pid(chat), platform.service(PRIMARY).port, PROXY_PORT)
 
 
-@pytest.mark.parametrize("mode", ["stall", "reset"])
-def test_failover_runner_killed_with_the_fault_proxy_in_front(runs: Path, whole: Platform, mode: str) -> None:
-    """SIGKILL while the proxy faults the primary's traffic (the container itself stays running):
-    the redirect comes out and the proxy ends, by the guard or by the proxy seeing its runner gone."""
+# Every proxy mode under SIGKILL (the guard undoes it); the runner's own rollback under SIGHUP and
+# SIGTERM on one mode that holds connections open and one that answers at once.
+PROXY_KILLS = [(mode, signal.SIGKILL) for mode in PROXY_MODES] + [
+    (mode, sig) for mode in ("stall", "rate-limit") for sig in (signal.SIGHUP, signal.SIGTERM)
+]
+
+
+@pytest.mark.parametrize(("mode", "sig"), PROXY_KILLS, ids=lambda v: v.name if isinstance(v, signal.Signals) else v)
+def test_failover_runner_signalled_with_the_fault_proxy_in_front(
+    runs: Path, whole: Platform, mode: str, sig: signal.Signals
+) -> None:
+    """The signal lands while the proxy faults the primary's traffic (the container itself stays
+    running): the redirect comes out and the proxy ends, by the runner's rollback (SIGHUP, SIGTERM)
+    or by the guard (SIGKILL)."""
     args = ["runbook.failover-test", "--mode", mode, "--yes", "--duration", "30", "--fault-after", "3"]
-    proc = subprocess.Popen([INVOKE, *args], cwd=ROOT, env=_env(runs))
+    pipes = subprocess.PIPE if sig == signal.SIGHUP else None
+    proc = subprocess.Popen([INVOKE, *args], cwd=ROOT, env=_env(runs), stdout=pipes, stderr=pipes)
     _until("the fault proxy in front of the primary", lambda: _redirected(whole) or proc.poll() is not None, 120, 0.05)
     assert proc.poll() is None, "the drill ended before its fault"
-    proc.kill()
-    proc.wait(timeout=10)
+    if sig == signal.SIGHUP:  # the SSH session dropped: the terminal is gone, then the hang-up
+        proc.stdout.close()
+        proc.stderr.close()
+    proc.send_signal(sig)
     took = _until("redirect out and proxy gone", lambda: not _redirected(whole) and not _proxy_running(), 120, 0.05)
+    proc.wait(timeout=120)
     record = _closed(runs, "failover-test")
     undo = next(u for u in record["pending_undos"] if u["kind"] == "remove-fault-proxy")
-    figure = {"runbook": "failover-test", "mode": mode, "signal": "SIGKILL", "clean_after_s": round(took, 2)}
+    by = "guard" if sig == signal.SIGKILL else "runner"
+    figure = {"runbook": "failover-test", "mode": mode, "signal": sig.name, "clean_after_s": round(took, 2)}
     FIGURES.append({**figure, "undo_by": undo.get("by")})
     print(json.dumps(FIGURES[-1]))
-    assert record["status"] == "rolled-back" and "runner pid" in record["error"]
-    assert undo["status"] == "done" and took <= undo["deadline_s"]
+    assert record["status"] == "rolled-back", record["error"]
+    assert ("runner pid" if sig == signal.SIGKILL else sig.name) in record["error"]
+    assert undo["status"] == "done" and undo["by"] == by and took <= undo["deadline_s"]
+    assert all(u["status"] in ("done", "discharged", "not-needed") for u in record["pending_undos"])
     _until("the primary serving through the gateway", lambda: _routed_to_primary(whole), 60, poll_s=1)
     _nothing_left_broken(whole)
 
