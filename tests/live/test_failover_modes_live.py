@@ -3,9 +3,10 @@ the proxy, the real LiteLLM gateway in front, a quarter of the load streamed.
 
 The first test takes the modes the pinned LiteLLM rescues: each loses no request, truncates no
 stream, and traffic is back on the primary within the allowed time; the proxy is gone after.
-stream-cut is one it cannot rescue; it must fail cleanly. rate-limit is measured by
-`bench/failover.py --all-modes` only: in one run of four the gateway answered three requests 429
-"No deployments available" after the primary was back (issue 18's note).
+stream-cut is one it cannot rescue; it must fail cleanly. rate-limit runs quarantined (reported,
+not counted): in one run of four in an earlier bench the gateway answered three requests 429 "No
+deployments available" after the primary was back, and 13 runs since have lost nothing (issue 18);
+a failure prints the failed requests' errors, to find which deployment the router had left.
 """
 
 from __future__ import annotations
@@ -27,7 +28,14 @@ from tests.support.live import INVOKE, ROOT, wait_steady
 
 pytestmark = pytest.mark.live
 
-RESCUED = ["reset", "stall", "slow-first-token", "loading", "flap"]
+RESCUED = [
+    "reset",
+    "stall",
+    "slow-first-token",
+    "loading",
+    "flap",
+    pytest.param("rate-limit", marks=pytest.mark.quarantine(reason="issue 18: 429 'No deployments available' once")),
+]
 
 
 def _drill(runs: Path, mode: str) -> tuple[int, dict[str, Any], str]:
@@ -47,7 +55,8 @@ def test_a_rescued_fault_loses_nothing_and_leaves_no_proxy(platform: Platform, t
     total = m["failover"]["total"]
     print(json.dumps({"mode": mode, **{k: m.get(k) for k in ("fault_proxy", "time_to_secondary_s")}, **total}))
     assert code == 0, record.get("error") or err
-    assert total["failed"] == 0 and total["silent_truncations"] == 0 and total["streamed"] >= 5
+    failed = [(round(x["sent_s"], 2), x.get("backend"), x.get("error")) for x in m["samples"] if not x["ok"]]
+    assert total["failed"] == 0 and total["silent_truncations"] == 0 and total["streamed"] >= 5, failed
     assert sum(m["fault_proxy"].values()) >= 1  # the proxy did fault the primary's traffic
     assert m["failover"]["during"]["by_backend"].get("inference-code", 0) >= 3
     assert m["time_back_on_primary_s"] <= m["back_on_primary_allowed_s"]
