@@ -18,6 +18,7 @@ __all__ = [
     "reload_handover",
     "remove_fault_proxy",
     "restore_file",
+    "roll_back",
     "start",
     "unpause",
 ]
@@ -124,3 +125,13 @@ def reload_handover(platform: Platform, data: dict[str, Any]) -> None:
     from runbooks.reload.rescue import put_back
 
     put_back(platform, data)
+
+
+@kind("roll-back")
+def roll_back(platform: Platform, data: dict[str, Any]) -> None:
+    """An EKS reload the runner could not finish: the Deployment gets its old pod template back
+    (the one the program renders from the old settings) and the rollout is waited for.
+    Idempotent: patching the template it already has starts no new rollout."""
+    from runbooks.reload.k8s_steps import roll_back_to
+
+    roll_back_to(platform, data)

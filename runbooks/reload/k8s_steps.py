@@ -64,6 +64,16 @@ def wait_rollout(apps: Any, name: str, namespace: str, timeout_s: float, progres
         time.sleep(POLL_S)
 
 
+def roll_back_to(platform: Platform, undo: dict[str, Any], apps: Any = None) -> None:
+    """Patch the Deployment back to `undo["patch"]` (the old template) and wait for its rollout."""
+    if apps is None:
+        from runbooks.targets.k8s_target import KubernetesTarget
+
+        apps = KubernetesTarget(platform).apps
+    apps.patch_namespaced_deployment(undo["service"], undo["namespace"], undo["patch"])
+    wait_rollout(apps, undo["service"], undo["namespace"], undo["timeout_s"])
+
+
 def _timeout(change: Change) -> float:
     svc = change.new.service(change.service.name)
     conf = change.new.reload
@@ -120,11 +130,16 @@ def steps(change: Change, apps: Any = None) -> tuple[Step, ...]:
                 "kubectl.kubernetes.io/restartedAt"
             ] = stamp
 
-        def back() -> None:
-            api.patch_namespaced_deployment(name, namespace(), patch_body(change.old, name))
-            wait_rollout(api, name, namespace(), _timeout(change))
-
-        run.on_rollback(f"roll {name} back to the old template", back)
+        old = patch_body(change.old, name)
+        undo: dict[str, Any] = {"service": name, "namespace": namespace(), "patch": old, "timeout_s": _timeout(change)}
+        # Durable (written before the patch): if the runner dies mid-rollout, its guard (or
+        # runbook.recover) puts the old template back; deadline: the rollout's own wait, twice.
+        run.on_rollback(
+            f"roll {name} back to the old template",
+            lambda: roll_back_to(change.old, undo, api),
+            durable=("roll-back", undo),
+            deadline_s=_timeout(change) * 2,
+        )
         api.patch_namespaced_deployment(name, namespace(), body)
         took = wait_rollout(api, name, namespace(), _timeout(change), run.progress.update)
         run.measure("rollout_s", round(took, 3))

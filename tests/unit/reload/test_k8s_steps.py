@@ -17,6 +17,7 @@ import pytest
 from infra.spec import load_platform, stackconfig
 from runbooks.framework import ExitCode, Options, execute
 from runbooks.framework.display import Display
+from runbooks.framework.record import latest
 from runbooks.reload import k8s_steps
 from runbooks.reload.runbook import runbook_for
 from runbooks.reload.settings import prepare
@@ -109,6 +110,34 @@ def test_a_stuck_rollout_rolls_back_template_and_stack_config(eks_stack: Path, m
         _args(platform, "inference-chat"),
     ]
     assert eks_stack.read_bytes() == before  # restored byte for byte
+
+
+def test_the_way_back_is_on_disk_before_the_template_is_patched(eks_stack: Path) -> None:
+    """Write-ahead: when the patch goes out, the record already holds the `roll-back` undo with
+    the old template, so a guard (or runbook.recover) can put it back if the runner dies now;
+    the undo kind itself puts that template back."""
+    platform = load_platform("eks-prod")
+    change = prepare(platform, "inference-chat", ["ctx_size=2048"])
+    pending: list[dict[str, Any]] = []
+
+    class Watching(DeploymentsDouble):
+        def patch_namespaced_deployment(self, name: str, namespace: str, body: dict[str, Any]) -> None:
+            if not self.patches:
+                undos = (latest("reload") or {}).get("pending_undos", [])
+                pending.extend(u for u in undos if u["kind"] == "roll-back")
+            super().patch_namespaced_deployment(name, namespace, body)
+
+    api = Watching(_args(platform, "inference-chat"))
+    rec = execute(runbook_for(change, api), Options(stack="eks-prod", yes=True), platform, Display(quiet=True))
+    assert rec.exit_code == ExitCode.OK, rec.error
+    assert [u["status"] for u in pending] == ["pending"]
+    data = pending[0]["data"]
+    assert data["service"] == "inference-chat" and data["namespace"] == platform.eks.namespaces.inference
+    assert data["patch"] == k8s_steps.patch_body(platform, "inference-chat") and pending[0]["deadline"]
+    assert api.args == _args(change.new, "inference-chat")
+    k8s_steps.roll_back_to(platform, data, api)  # what the `roll-back` kind runs, given the apps client
+    assert api.args == _args(platform, "inference-chat") and k8s_steps.rollout_done(api.read_namespaced_deployment(
+        "inference-chat", data["namespace"]))[0]  # fmt: skip
 
 
 def test_dry_run_on_eks_changes_nothing(eks_stack: Path) -> None:
