@@ -2,8 +2,10 @@
 
 Requests leave at a fixed rate whatever the answers do (a slow backend does not slow the
 sender, as with real users); each sample keeps its send time, latency, status and the backend
-that served it (`x-litellm-model-id` → service, infra/render/gateway.py `backend_of`). It runs
-in its own thread and event loop, so runbook steps can act while it runs.
+that served it (`x-litellm-model-id` → service, infra/render/gateway.py `backend_of`), and
+whether the gateway had to fall back to serve it (`x-litellm-attempted-fallbacks`: it tried a
+deployment first that failed, i.e. one it had not cooled down). It runs in its own thread and
+event loop, so runbook steps can act while it runs.
 
 A share of the requests streams (`stream_share`). A streamed answer counts as served only when
 it is complete: a chunk with a `finish_reason` and then `data: [DONE]`. A 200 whose stream
@@ -41,6 +43,7 @@ class Sample:
     backend: str | None
     error: str | None = None
     stream: bool = False
+    fallbacks: int | None = None  # x-litellm-attempted-fallbacks of an answer (None: not said)
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -64,7 +67,18 @@ def summarize(samples: list[Sample]) -> dict[str, Any]:
         "by_backend": dict(sorted(Counter(str(s.backend) for s in samples).items())),
         "streamed": sum(s.stream for s in samples),
         "silent_truncations": sum(1 for s in samples if (s.error or "").startswith(SILENT)),
+        "fell_back": sum(1 for s in samples if (s.fallbacks or 0) > 0),
     }
+
+
+def fallbacks_of(resp: httpx.Response) -> int | None:
+    """LiteLLM's `x-litellm-attempted-fallbacks` (absent on its error answers): >= 1 when the
+    deployment it tried first failed, so a cooled-down primary is never tried and shows 0."""
+    value = resp.headers.get("x-litellm-attempted-fallbacks")
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 class LoadGenerator:
@@ -129,25 +143,26 @@ class LoadGenerator:
             t0 = time.monotonic()
             try:
                 if stream:
-                    status, backend, error = await self._streamed(client)
+                    status, backend, error, fallbacks = await self._streamed(client)
                 else:
                     resp = await client.post(self.url, json=self.payload, headers=self.headers, timeout=self.timeout_s)
-                    status = resp.status_code
+                    status, fallbacks = resp.status_code, fallbacks_of(resp)
                     backend = self.backend_of(resp) if status == 200 else None
                     error = None if status == 200 else resp.text[:200]
-                sample = Sample(sent, time.monotonic() - t0, error is None, status, backend, error, stream)
+                sample = Sample(sent, time.monotonic() - t0, error is None, status, backend, error, stream, fallbacks)
             except httpx.HTTPError as err:
                 error = f"{type(err).__name__}: {err}"[:200]
                 sample = Sample(sent, time.monotonic() - t0, False, None, None, error, stream)
         with self._lock:
             self.samples.append(sample)
 
-    async def _streamed(self, client: httpx.AsyncClient) -> tuple[int, str | None, str | None]:
-        """(status, backend, error) of one streamed request; error None only for a complete answer."""
+    async def _streamed(self, client: httpx.AsyncClient) -> tuple[int, str | None, str | None, int | None]:
+        """(status, backend, error, fallbacks) of one streamed request; error None only for a complete answer."""
         payload = {**self.payload, "stream": True}
         async with client.stream("POST", self.url, json=payload, headers=self.headers, timeout=self.timeout_s) as resp:
+            fallbacks = fallbacks_of(resp)
             if resp.status_code != 200:
-                return resp.status_code, None, (await resp.aread()).decode(errors="replace")[:200]
+                return resp.status_code, None, (await resp.aread()).decode(errors="replace")[:200], fallbacks
             backend = self.backend_of(resp)
             finished = done = False
             try:
@@ -160,13 +175,14 @@ class LoadGenerator:
                         continue
                     event = json.loads(data)
                     if "error" in event:
-                        return 200, backend, f"error in the stream: {str(event['error'])[:150]}"
+                        return 200, backend, f"error in the stream: {str(event['error'])[:150]}", fallbacks
                     finished = finished or any(c.get("finish_reason") for c in event.get("choices") or [])
             except (httpx.HTTPError, ValueError) as err:
-                return 200, backend, f"stream broken: {type(err).__name__}: {err}"[:200]
+                return 200, backend, f"stream broken: {type(err).__name__}: {err}"[:200], fallbacks
             if not (finished and done):
-                return 200, backend, f"{SILENT}: the stream ended without {'[DONE]' if finished else 'a finish_reason'}"
-            return 200, backend, None
+                cut = f"{SILENT}: the stream ended without {'[DONE]' if finished else 'a finish_reason'}"
+                return 200, backend, cut, fallbacks
+            return 200, backend, None, fallbacks
 
     async def _main(self) -> None:
         sem = asyncio.Semaphore(MAX_IN_FLIGHT)

@@ -391,6 +391,7 @@ def _restore_step(run: Run) -> dict[str, Any]:
     if drill.fault_undo is not None:
         drill.fault_undo.settle()  # the guard no longer needs to restore it
     drill.restored_at = _load(run).now()
+    run.measure("restored_at_s", round(drill.restored_at, 3))
     took = round(time.monotonic() - t0, 3)
     run.measure("primary_healthy_after_s", took)
     return {"healthy_after_s": took}
@@ -403,6 +404,7 @@ def _back_on_primary(run: Run) -> dict[str, Any]:
     allowed = gw.cooldown_time_s + gw.health_check_interval_s + s.margin
     at = _wait_carried(run, s.primary, restored_at, allowed, f"waiting for {s.primary} again")
     drill.back_at = at
+    run.measure("back_at_s", round(at, 3))
     took = round(max(0.0, at - restored_at), 3)
     run.measure("time_back_on_primary_s", took)
     run.measure("back_on_primary_allowed_s", allowed)

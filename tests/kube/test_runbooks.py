@@ -5,6 +5,8 @@ the cluster (the stack config's kubeconfig and context, as an operator runs them
   the deployed stack, a cordoned GPU node warns, a pod the scheduler cannot place warns;
 - reload on EKS: the stack config written, the pod template patched with what the program renders,
   the Deployment controller's real rolling update waited for, the result verified;
+- reload on EKS with its runner SIGKILLed mid-rollout (every node cordoned, so the rollout waits):
+  the guard patches the old template back and restores the stack file;
 - qdrant backup/restore's hold of the writer (rag): scale to 0 and wait until its pods are gone,
   through the same KubernetesTarget the restore runbook is given (the Qdrant side stays on its
   spec-bound double: tests/unit/qdrant).
@@ -15,6 +17,9 @@ Kubernetes part is the target's (test_k8s_target.py); their HTTP part stays on t
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +36,7 @@ from runbooks.targets import target_for
 from runbooks.targets.k8s_target import KubernetesTarget
 from tests.kube.conftest import STACK, Cluster
 from tests.kube.deploy import poll, rolled_out
+from tests.support.live import INVOKE, ROOT
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -115,6 +121,74 @@ def test_reload_rolls_the_deployment_out_with_the_rendered_template(
     assert load_platform(STACK).service("inference-chat").llama.ctx_size == 2048  # the stack config agrees
     chat = next(o for o in deployed if o["kind"] == "Deployment" and o["metadata"]["name"] == "inference-chat")
     assert rolled_out(cluster.api(), chat)
+
+
+@pytest.fixture
+def nowhere_to_schedule(cluster: Cluster, deployed: list[dict[str, Any]]) -> Iterator[None]:
+    """Every node cordoned: a rollout's new pod stays Pending (maxUnavailable 0 keeps the old one)."""
+    from kubernetes import client
+
+    core = client.CoreV1Api(cluster.api())
+    names = [n.metadata.name for n in core.list_node().items if not n.spec.unschedulable]
+    try:
+        for name in names:
+            core.patch_node(name, {"spec": {"unschedulable": True}})
+        yield
+    finally:
+        for name in names:
+            core.patch_node(name, {"spec": {"unschedulable": None}})
+
+
+def test_reload_runner_killed_mid_rollout_the_guard_rolls_the_template_back(
+    cluster: Cluster, stacks: Path, nowhere_to_schedule: None, tmp_path: Path
+) -> None:
+    """SIGKILL of `invoke runbook.reload` while its rollout waits: the guard patches the old
+    template back (the `roll-back` undo) and restores the stack file (`restore-file`)."""
+    from kubernetes import client
+
+    from runbooks.reload import k8s_steps
+
+    platform = load_platform(STACK)
+    ns, name = platform.eks.namespaces.inference, "inference-chat"
+    apps = client.AppsV1Api(cluster.api())
+    generation = apps.read_namespaced_deployment(name, ns).metadata.generation
+    before = stacks.read_bytes()
+    runs = tmp_path / "runs"
+    env = {**os.environ, "INFEROPS_STACKS_DIR": str(stacks.parent), "INFEROPS_RUNS_DIR": str(runs)}
+    args = ["runbook.reload", "--stack", STACK, "--service", name, "--set", "ctx_size=1024", "--yes"]
+    proc = subprocess.Popen([INVOKE, *args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        poll(
+            "the new template patched", lambda: _generation(apps, name, ns) > generation or proc.poll() is not None, 120
+        )
+        assert proc.poll() is None, "the reload ended before its rollout"
+        proc.kill()
+        proc.wait(timeout=10)
+        old_args = k8s_steps.template(platform, name)["spec"]["containers"][0]["args"]
+        poll("the old template back", lambda: _args(apps, name, ns) == old_args, 60)
+        poll("the run record closed", lambda: _record(runs)["status"] != "running", 120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    record = _record(runs)
+    undo = next(u for u in record["pending_undos"] if u["kind"] == "roll-back")
+    assert record["status"] == "rolled-back" and "runner pid" in record["error"]
+    assert undo["status"] == "done" and undo["by"] == "guard"
+    assert k8s_steps.rollout_done(apps.read_namespaced_deployment(name, ns))[0]
+    assert stacks.read_bytes() == before  # the stack file's own durable undo
+
+
+def _generation(apps: Any, name: str, ns: str) -> int:
+    return int(apps.read_namespaced_deployment(name, ns).metadata.generation)
+
+
+def _args(apps: Any, name: str, ns: str) -> list[str]:
+    return list(apps.read_namespaced_deployment(name, ns).spec.template.spec.containers[0].args or [])
+
+
+def _record(runs: Path) -> dict[str, Any]:
+    found = sorted(runs.glob("[0-9]*.json"))
+    return json.loads(found[-1].read_text()) if found else {"status": "running"}
 
 
 def test_the_restore_s_hold_on_the_writer_and_its_release(

@@ -12,6 +12,7 @@ a failure prints the failed requests' errors, to find which deployment the route
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 from pathlib import Path
@@ -86,3 +87,24 @@ def test_a_stream_cut_mid_answer_fails_cleanly_and_spares_plain_answers(platform
     assert all(s["ok"] for s in after_fault if not s["stream"])  # plain answers were served whole
     chat = docker.from_env().containers.get("inference-chat")
     assert not is_installed(container_pid(chat), platform.service("inference-chat").port, PROXY_PORT)
+
+
+@pytest.mark.parametrize("mode", ["kill", "reset"])
+def test_a_connection_error_cools_the_primary_down(platform: Platform, tmp_path: Path, mode: str) -> None:
+    """Known LiteLLM bugs, checked on the pinned gateway: connection errors skipping cooldown
+    (BerriAI/litellm#27362) and the failed primary picked again (#18444, #38968). An answer whose
+    `x-litellm-attempted-fallbacks` is >= 1 tried the faulted primary first; with cooldown working
+    that is the first request after the fault and one per cooldown expiry, not every request."""
+    wait_steady(tmp_path / "steady-runs")
+    code, record, err = _drill(tmp_path / "runs", mode)
+    assert record, err
+    m = record["measurements"]
+    during = m["failover"]["during"]
+    answered = [x for x in m["samples"] if x["ok"]]
+    assert answered and all(x["fallbacks"] is not None for x in answered)  # the header is there to count
+    window_s = m["back_at_s"] - m["fault_at_s"]
+    allowed = 2 + math.floor(window_s / platform.gateway.cooldown_time_s)
+    print(json.dumps({"mode": mode, "during": during["requests"], "fell_back": during["fell_back"],
+                      "window_s": round(window_s, 2), "allowed": allowed}))  # fmt: skip
+    assert code == 0, record.get("error") or err
+    assert during["fell_back"] <= allowed < during["requests"], during
