@@ -19,7 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from runbooks.faults.modes import MODES, PROXY_MODES
+from infra.images.catalog import GATEWAY_WHEELS
+from infra.spec import Platform, load_platform
+from runbooks.failover.conformance import fallback_allowance, primary_cooled_down
+from runbooks.faults.modes import MODES, PARTIAL_MODES, PROXY_MODES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,6 +87,10 @@ def print_mode(mode: str, m: dict[str, Any]) -> None:
         f"  secondary carried after {m.get('time_to_secondary_s')} s; back on primary "
         f"{m.get('time_back_on_primary_s')} s after it was healthy (allowed {m.get('back_on_primary_allowed_s')} s)"
     )
+    during = f.get("during", {})
+    print(
+        f"  fell back during the fault (tried the primary first): {during.get('fell_back')} of {during.get('requests')}"
+    )
     if m.get("fault_proxy"):
         print(f"  fault proxy counted {m['fault_proxy']}")
     if errors_seen(m):
@@ -92,11 +99,56 @@ def print_mode(mode: str, m: dict[str, Any]) -> None:
         print(f"  run: {m['error']}")
 
 
+def _fell_back(m: dict[str, Any], cooldown_s: float) -> str:
+    during = m.get("failover", {}).get("during", {})
+    allowed = fallback_allowance(m, cooldown_s)
+    if allowed is None or primary_cooled_down(m, cooldown_s) is None:
+        return "—"
+    return f"{during.get('fell_back')} of {during.get('requests')} (≤ {allowed})"
+
+
+def limitations(results: dict[str, dict[str, Any]], platform: Platform) -> list[str]:
+    """Each known LiteLLM limitation (../shared/notes/field-notes.md): hit or not on this run."""
+    cooldown = platform.gateway.cooldown_time_s
+    # Modes that spare plain answers (a cut stream) never fail the primary in the gateway's eyes.
+    judged = {mode: primary_cooled_down(m, cooldown) for mode, m in results.items() if mode not in PARTIAL_MODES}
+    kept = [mode for mode, ok in judged.items() if ok is False]
+    cooled = [mode for mode, ok in judged.items() if ok]
+    conn = [mode for mode in ("kill", "stop", "reset") if judged.get(mode)]
+    single = [group for group, backends in platform.gateway.routes.items() if len(backends) == 1]
+    cut = results.get("stream-cut", {}).get("failover", {}).get("total", {})
+    version = next(w.split("==")[1] for w in GATEWAY_WHEELS if w.startswith("litellm"))
+    lines = [
+        f"## Known LiteLLM limitations, checked on the pinned litellm {version}",
+        "",
+        "*fell back*: answers during the fault whose `x-litellm-attempted-fallbacks` was >= 1 (they tried the "
+        "faulted primary first); with cooldown working, the first one after the fault and one per "
+        f"`cooldown_time` ({cooldown:g} s) expiry, plus one in flight (the bound in brackets).",
+        "",
+        "| issue | what | on this run |",
+        "|---|---|---|",
+        "| BerriAI/litellm#27362 | connection errors skip cooldown | "
+        + (f"not hit: cooled down after {', '.join(conn)}" if conn and not kept else f"hit in {', '.join(kept)}")
+        + " |",
+        "| BerriAI/litellm#18444, #38968 | `order` ignored, or the failed primary picked again | "
+        + (f"not hit: cooled down in {', '.join(cooled)}" if cooled and not kept else f"hit in {', '.join(kept)}")
+        + " |",
+        "| BerriAI/litellm#40405 | a group with one deployment is never cooled down | "
+        + (f"applies to {', '.join(single)}" if single else "not reachable: every group has two deployments")
+        + " |",
+        "| BerriAI/litellm#40404 | no fallback once a stream has started | "
+        + (f"hit: {cut.get('failed')} cut streams ended with an error event" if cut.get("failed") else "not seen")
+        + " (stream-cut) |",
+    ]
+    return lines
+
+
 def scorecard(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> str:
+    cooldown = load_platform(args.stack).gateway.cooldown_time_s
     rows = [
         "| mode | fault | outcome | requests (streamed) | failed | silent truncations | clients saw "
-        "| first after fault | p99 during | secondary after | back on primary after |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| first after fault | p99 during | fell back | secondary after | back on primary after |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for mode, m in results.items():
         f = m.get("failover", {})
@@ -108,7 +160,8 @@ def scorecard(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> s
         rows.append(
             f"| {mode} | {what} | {outcome(total)} | {total.get('requests')} ({total.get('streamed')}) "
             f"| {total.get('failed')} | {total.get('silent_truncations')} | {seen} | {first.get('latency_ms')} ms "
-            f"(+{first.get('added_ms')}) | {during.get('p99_ms')} ms | {_s(m.get('time_to_secondary_s'))} "
+            f"(+{first.get('added_ms')}) | {during.get('p99_ms')} ms | {_fell_back(m, cooldown)} "
+            f"| {_s(m.get('time_to_secondary_s'))} "
             f"| {_s(m.get('time_back_on_primary_s'))} |"
         )
     head = [
@@ -122,7 +175,7 @@ def scorecard(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> s
         "Regenerate it with the same command; notes on each mode are in docs/runbooks/failover-test.md.",
         "",
     ]
-    return "\n".join([*head, *rows, ""])
+    return "\n".join([*head, *rows, "", *limitations(results, load_platform(args.stack)), ""])
 
 
 def main() -> None:
