@@ -56,6 +56,7 @@ class Watch(Strict):
     explain_timeout_s: float = Field(10, gt=0, le=120)
     heartbeat_textfile: str | None = None  # node-exporter textfile collector path (.prom)
     metrics_port: int | None = Field(None, ge=1, le=65535)  # --interval mode serves /metrics here
+    keep_records: int = Field(288, ge=1, le=100_000)  # cycle records kept in runs/ (288: a day at 5 min)
 
     @model_validator(mode="after")
     def _consistent(self) -> Watch:

@@ -166,6 +166,32 @@ def records(runbook: str | None = None, stack: str | None = None) -> list[dict[s
     return out
 
 
+FINISHED_UNDO = frozenset({"done", "discharged", "not-needed"})
+
+
+def prune(runbook: str, stack: str, keep: int) -> list[Path]:
+    """Delete all but the newest `keep` records of `runbook` on `stack`, with their log and lock
+    (a watch writes one per cycle). A record still running, or with an undo not yet done, stays
+    whatever its age: recover and the guard need it. Only the records past `keep` are read."""
+    directory = runs_dir()
+    found = sorted(directory.glob(f"[!.]*-{runbook}-{stack}.json"))
+    older = found[:-keep] if keep else found
+    gone = []
+    for path in older:
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue  # being written, or not ours to judge
+        if data.get("runbook") != runbook or data.get("stack") != stack or data.get("status") == "running":
+            continue
+        if any(u.get("status") not in FINISHED_UNDO for u in data.get("pending_undos") or []):
+            continue
+        for leftover in (path, path.with_suffix(".log"), path.with_name(f".{path.stem}.lock")):
+            leftover.unlink(missing_ok=True)
+        gone.append(path)
+    return gone
+
+
 def latest(runbook: str | None = None, stack: str | None = None) -> dict[str, Any] | None:
     """The newest record (for `*-status` runbooks that read a run in progress)."""
     found = records(runbook, stack)

@@ -32,7 +32,7 @@ from infra.spec.model import Platform
 from runbooks.framework.display import Display, StepProgress
 from runbooks.framework.errors import BadInput, Interrupted, RunbookError
 from runbooks.framework.lock import StackLock
-from runbooks.framework.record import RunRecord, StepRecord, now_iso
+from runbooks.framework.record import RunRecord, StepRecord, now_iso, prune
 from runbooks.framework.step import Options, Runbook, Step
 from runbooks.targets.base import Target
 
@@ -368,6 +368,8 @@ def execute(
     record.steps = [StepRecord(s.name, _kind(s)) for s in runbook.steps]
     run = Run(runbook, options, platform, record, display)
     display.plan(runbook, options)
+    if runbook.keep_records is not None:
+        prune(runbook.name, options.stack, runbook.keep_records - 1)  # and this run's own makes keep_records
     record.save()
     if options.dry_run:
         return _dry_run(run)

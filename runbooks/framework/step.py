@@ -60,6 +60,7 @@ class Runbook:
     exclusive: bool = True
     seed: str = ""  # the seed procedure this runbook replaces, shown in the plan
     state: Callable[[], object] = NoState
+    keep_records: int | None = None  # records of it kept per stack (None: all); older ones go as a run starts
 
     @property
     def destructive_steps(self) -> list[Step]:

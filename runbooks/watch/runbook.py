@@ -73,6 +73,7 @@ def build(platform: Platform, options: Options) -> Runbook:
         title="one watch cycle: checks, debounce, alert on change, outbox delivery, heartbeat",
         seed=SEED,
         exclusive=False,  # the watch takes its own lock (state.lock), not the stack's mutating lock
+        keep_records=platform.watch.keep_records,  # one record per cycle: bounded, not one per 5 min forever
         steps=(
             Step("plan", _plan, "state dir, thresholds, receivers, mute windows", probe=True),
             Step("cycle", _cycle, "checks in parallel → state machine → outbox → receivers → heartbeat"),

@@ -12,7 +12,7 @@ import pytest
 from runbooks.framework import ExitCode, Options, Run, Runbook, RunbookError, Step, execute
 from runbooks.framework.display import Display
 from runbooks.framework.lock import StackLock
-from runbooks.framework.record import latest, records, write_json
+from runbooks.framework.record import RunRecord, latest, records, write_json
 
 QUIET = Display(quiet=True)
 
@@ -226,6 +226,30 @@ def test_a_step_that_asks_for_another_runbook_s_state_fails_naming_both(runs_dir
     rec = execute(book, Options(), display=QUIET)
     assert rec.exit_code == ExitCode.FAILED
     assert "keeps NoState, not Other" in (rec.steps[0].error or "")
+
+
+def test_a_runbook_that_keeps_n_records_deletes_older_finished_ones_only(runs_dir: Path) -> None:
+    def saved(status: str, undo: str | None = None, log: bool = False) -> Path:
+        rec = RunRecord(runbook="cycle", stack="unit", options={}, status=status)
+        if undo is not None:
+            rec.pending_undos.append({"id": "u1", "status": undo})
+        path = rec.save()
+        if log:
+            path.with_suffix(".log").write_text("a line\n")
+        return path
+
+    old_done = [saved("ok", log=True) for _ in range(4)]
+    running, stranded = saved("running"), saved("failed", undo="pending")
+    recent = saved("ok")
+    other = RunRecord(runbook="cycle", stack="other", options={}, status="ok").save()
+    book = Runbook("cycle", "cycle", (Step("s", lambda run: None),), exclusive=False, keep_records=2)
+    rec = execute(book, Options(stack="unit"), display=QUIET)
+    left = sorted(p.name for p in runs_dir.iterdir())
+    assert rec.exit_code == 0
+    assert {running.name, stranded.name, recent.name, other.name, f"{rec.id}.json"} <= set(left)
+    assert not any(p.name in left or p.with_suffix(".log").name in left for p in old_done)
+    assert not any(n.startswith(f".{p.stem}") for p in old_done for n in left)  # their locks too
+    assert len(records("cycle", "unit")) == 4  # the 2 kept (recent and this run) + running + stranded
 
 
 def test_step_cannot_be_probe_and_destructive() -> None:
