@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from infra.spec.model import Platform
+from runbooks.drill import scoped_silence, silence_plan
 from runbooks.framework import BadInput, Options, Run, Runbook, RunbookError, Step
 from runbooks.qdrant.state import QdrantRun, client, store
 from runbooks.targets import Target
@@ -56,6 +57,7 @@ def build(platform: Platform, options: Options, target: Target | None = None) ->
     snapshot = str(options.extra.get("snapshot") or "latest")
     has_writer = WRITER in {s.name for s in platform.enabled()}
     cfg = platform.backup
+    hold_deadline_s = cfg.green_timeout_s * 3 + 300  # the guard releases the writer by then
 
     def writers(run: Run) -> Target:
         if target is not None:
@@ -90,13 +92,16 @@ def build(platform: Platform, options: Options, target: Target | None = None) ->
             return {"writers": f"{WRITER} is not enabled in stack {platform.stack!r}: nothing to hold"}
         from runbooks.targets import TargetError
 
+        # A restore can hold rag for longer than the `for:` of the alerts a down rag fires: they
+        # are silenced (that service, those alerts, until the hold's deadline), anything else pages.
+        scoped_silence(run, [WRITER], hold_deadline_s)
         # Registered first: Ctrl-C in the middle of a hold (scaled to 0, pods still going) releases too.
         # Durable: if the runner dies while the writer is held, its guard (or runbook.recover) releases it.
         undo = run.on_rollback(
             f"release {WRITER}",
             lambda: writers(run).release(WRITER),
             durable=("release", {"service": WRITER}),
-            deadline_s=cfg.green_timeout_s * 3 + 300,
+            deadline_s=hold_deadline_s,
         )
         try:
             writers(run).hold(WRITER)
@@ -193,7 +198,12 @@ def build(platform: Platform, options: Options, target: Target | None = None) ->
         steps = (
             health_step,
             Step("choose backup", choose, probe=True, summary=f"{snapshot} backup of {name!r}; sha256 of the file"),
-            Step("hold writers", hold, destructive=True, summary=f"hold {WRITER}: docker pause / k8s scale to 0"),
+            Step(
+                "hold writers",
+                hold,
+                destructive=True,
+                summary=f"hold {WRITER}: docker pause / k8s scale to 0; {silence_plan(platform, [WRITER])}",
+            ),
             Step("pre-restore copy", copy, summary=f"snapshot {name!r} as it is now, download and verify it"),
             Step("recover", recover, destructive=True, summary="upload with priority=snapshot + checksum; wait green"),
             Step("verify", verify, probe=True, summary="points count, vectors config and probe ids vs the manifest"),

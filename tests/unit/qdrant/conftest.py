@@ -103,10 +103,21 @@ def backup_location(store_kind: str, tmp_path: Path, request: pytest.FixtureRequ
     return f"s3://{double.new_bucket()}/qdrant"
 
 
-def make_platform(tmp_path: Path, rag: bool = True, stack: str = "gpu-host", **backup: Any) -> Platform:
+def make_platform(
+    tmp_path: Path, rag: bool = True, stack: str = "gpu-host", alertmanager_port: int | None = None, **backup: Any
+) -> Platform:
     """`stack`'s table (gpu-host, eks-prod: qdrant and rag enabled) with instant retries and a
-    temporary backup location; an eks kubeconfig that does not exist (no machine state leaks in)."""
+    temporary backup location; an eks kubeconfig that does not exist (no machine state leaks in).
+    Drill silences are off unless `alertmanager_port` names the test's own Alertmanager on
+    loopback (the stack's would be an operator's, or a live stack's)."""
     raw = copy.deepcopy(read_stack_config(stack))
+    if alertmanager_port is None:
+        raw["drills"] = {**(raw.get("drills") or {}), "silence": False}
+    else:
+        raw["accessHost"] = "127.0.0.1"
+        raw["drills"] = {**(raw.get("drills") or {}), "silence": True, "silence_clear_s": 0}
+        services = raw.setdefault("services", {})
+        services["alertmanager"] = {**(services.get("alertmanager") or {}), "host_port": alertmanager_port}
     if "eks" in raw:
         raw["eks"] = {**raw["eks"], "kubeconfig": str(tmp_path / "no-kubeconfig")}
     if not rag:

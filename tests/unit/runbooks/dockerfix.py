@@ -122,7 +122,10 @@ def fake_stack(client: Any, base: Platform, services: list[str], unhealthy: tupl
                 )
                 update = {"host_port": ports[name], "health": health}
             services_[name] = svc.model_copy(update=update)
-        yield platform.model_copy(update={"services": services_})
+        # No Alertmanager of its own: a run must not silence the one on the default port (a live
+        # stack's, whose inference-chat alerts a restart here would otherwise have silenced).
+        drills = platform.drills.model_copy(update={"silence": False})
+        yield platform.model_copy(update={"services": services_, "drills": drills})
     finally:
         for c in created:
             with contextlib.suppress(Exception):
