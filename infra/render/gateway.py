@@ -40,8 +40,15 @@ def gateway_config(platform: Platform) -> dict[str, Any]:
                         "model": f"openai/{group}",
                         "api_base": platform.internal_url(backend, "/v1"),
                         "api_key": "none",
+                        # Priority failover; the pinned LiteLLM honours it and does not pick the
+                        # failed primary again (#18444, #38968: tests/live/test_failover_modes_live.py).
                         "order": order,
+                        # One attempt's share of the client's budget: a hung primary (pause, stall,
+                        # slow-first-token) costs one attempt, then the next deployment answers.
                         "timeout": per_attempt,
+                        # The wait for the first chunk. There is no per-token timeout and no
+                        # fallback once a stream has started (#40404): a cut stream ends in an
+                        # error event its client sees, never in a hang.
                         "stream_timeout": per_attempt,
                     },
                     "model_info": {"id": f"{group}-{name}", "health_check_timeout": gw.health_check_timeout_s},
@@ -50,8 +57,13 @@ def gateway_config(platform: Platform) -> dict[str, Any]:
     return {
         "model_list": model_list,
         "router_settings": {
+            # 0: the first failure cools a deployment down (connection errors too on the pinned
+            # version, #27362 not hit). Every group has two deployments, so the single-deployment
+            # case that is never cooled down (#40405) does not arise.
             "allowed_fails": gw.allowed_fails,
+            # 0: the next deployment, not the failed one again (each retry is one more attempt, #40405).
             "num_retries": gw.num_retries,
+            # Explicit: sources disagree on the default. Short, so a restored primary is back soon.
             "cooldown_time": gw.cooldown_time_s,
             "timeout": timeout,
         },
@@ -62,6 +74,8 @@ def gateway_config(platform: Platform) -> dict[str, Any]:
         },
         "general_settings": {
             "master_key": f"os.environ/{MASTER_KEY_ENV}",
+            # Route around a backend that fails a real completion (hung, loading, 429) before
+            # a client's request pays for it; health checks alone do not change routing.
             "background_health_checks": True,
             "health_check_interval": gw.health_check_interval_s,
             "enable_health_check_routing": True,
