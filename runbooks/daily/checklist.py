@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra.spec.model import Service
-from runbooks.daily.findings import Finding, worst
+from runbooks.daily.findings import RANK, Finding, worst
 from runbooks.daily.prom import Prometheus, prometheus_url
-from runbooks.framework import Run
+from runbooks.framework import Run, RunbookError
 
-__all__ = ["Checklist", "in_scope", "prometheus", "record"]
+__all__ = ["Checklist", "fail_if_bad", "in_scope", "prometheus", "record"]
 
 
 @dataclass
@@ -53,3 +53,13 @@ def record(run: Run, check: str, fn: Callable[[], list[Finding]]) -> dict[str, A
     for f in found:
         run.detail(f"{f.subject} {f.check}" if f.subject != "-" else f.check, f"{f.verdict}: {f.detail}")
     return {"verdict": worst(found), "lines": len(found)}
+
+
+def fail_if_bad(findings: list[Finding], strict: bool) -> None:
+    """RunbookError naming the lines that fail (`--strict`: or warn), the first eight of them."""
+    floor = RANK["warn"] if strict else RANK["fail"]
+    bad = [f for f in findings if RANK[f.verdict] >= floor]
+    if bad:
+        names = ", ".join(f"{f.check} {f.subject}".replace(" -", "") for f in bad[:8])
+        more = f" and {len(bad) - 8} more" if len(bad) > 8 else ""
+        raise RunbookError(f"{'warn or fail' if strict else 'fail'}: {names}{more}")

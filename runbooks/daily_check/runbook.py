@@ -13,10 +13,10 @@ from typing import Any
 
 from infra.spec.model import Platform
 from runbooks.daily import disk, gpu, kube, metrics, services
-from runbooks.daily.checklist import Checklist, in_scope, prometheus, record
-from runbooks.daily.findings import RANK, Finding, worst
+from runbooks.daily.checklist import Checklist, fail_if_bad, in_scope, prometheus, record
+from runbooks.daily.findings import Finding, worst
 from runbooks.daily.prom import PromError, prometheus_url
-from runbooks.framework import BadInput, Options, Run, Runbook, RunbookError, Step
+from runbooks.framework import BadInput, Options, Run, Runbook, Step
 
 NODE_EXPORTER = "node-exporter"
 COLOURS = {"ok": "green", "warn": "yellow", "fail": "red", "n/a": "dim"}
@@ -135,12 +135,7 @@ def _verdict(run: Run) -> dict[str, Any]:
         },
     )
     render(run, findings)
-    floor = RANK["warn"] if strict else RANK["fail"]
-    bad = [f for f in findings if RANK[f.verdict] >= floor]
-    if bad:
-        names = ", ".join(f"{f.check} {f.subject}".replace(" -", "") for f in bad[:8])
-        more = f" and {len(bad) - 8} more" if len(bad) > 8 else ""
-        raise RunbookError(f"{'warn or fail' if strict else 'fail'}: {names}{more}")
+    fail_if_bad(findings, strict)
     return {"verdict": worst(findings), **counts(findings)}
 
 

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.spec.model import Platform
-from runbooks.daily.checklist import Checklist, in_scope, prometheus, record
-from runbooks.daily.findings import RANK, Finding, worst
+from runbooks.daily.checklist import Checklist, fail_if_bad, in_scope, prometheus, record
+from runbooks.daily.findings import Finding, worst
 from runbooks.daily.prom import prometheus_url
 from runbooks.daily_check import runbook as daily_check
-from runbooks.framework import BadInput, Options, Run, Runbook, RunbookError, Step
+from runbooks.framework import BadInput, Options, Run, Runbook, Step
 from runbooks.weekly.window import Window
 
 __all__ = ["build", "scrape_seconds", "window"]
@@ -133,12 +133,7 @@ def _verdict(run: Run) -> dict[str, Any]:
         if prom is not None:
             prom.close()
     render(run, findings)
-    floor = RANK["warn"] if run.options.extra.get("strict") else RANK["fail"]
-    bad = [f for f in findings if RANK[f.verdict] >= floor]
-    if bad:
-        names = ", ".join(f"{f.check} {f.subject}".replace(" -", "") for f in bad[:8])
-        more = f" and {len(bad) - 8} more" if len(bad) > 8 else ""
-        raise RunbookError(f"{'warn or fail' if floor == RANK['warn'] else 'fail'}: {names}{more}")
+    fail_if_bad(findings, bool(run.options.extra.get("strict")))
     return {"verdict": worst(findings), **counts}
 
 
