@@ -110,10 +110,14 @@ def test_reload_rolls_the_deployment_out_with_the_rendered_template(
 
     platform = load_platform(STACK)
     change = prepare(platform, "inference-chat", ["ctx_size=2048"])
-    record = execute(runbook_for(change), Options(stack=STACK, yes=True), platform, Display(quiet=True))
-    assert record.exit_code == ExitCode.OK, record.error
     apps = client.AppsV1Api(cluster.api())
-    dep = apps.read_namespaced_deployment("inference-chat", platform.eks.namespaces.inference)
+    try:
+        record = execute(runbook_for(change), Options(stack=STACK, yes=True), platform, Display(quiet=True))
+        dep = apps.read_namespaced_deployment("inference-chat", platform.eks.namespaces.inference)
+    finally:  # the deployed objects are shared: put the template back as the stack config renders it
+        undo = {"service": "inference-chat", "namespace": platform.eks.namespaces.inference, "timeout_s": 120}
+        k8s_steps.roll_back_to(platform, {**undo, "patch": k8s_steps.patch_body(platform, "inference-chat")}, apps)
+    assert record.exit_code == ExitCode.OK, record.error
     args = dep.spec.template.spec.containers[0].args
     assert args == k8s_steps.template(change.new, "inference-chat")["spec"]["containers"][0]["args"]
     assert args[args.index("-c") + 1] == "2048"
