@@ -107,6 +107,12 @@ def _fell_back(m: dict[str, Any], cooldown_s: float) -> str:
     return f"{during.get('fell_back')} of {during.get('requests')} (≤ {allowed})"
 
 
+def _verdict(ok: list[str], bad: list[str], how: str) -> str:
+    if bad:
+        return f"hit in {', '.join(bad)}"
+    return f"not hit: {how} {', '.join(ok)}" if ok else "not judged (no mode of this run tells)"
+
+
 def limitations(results: dict[str, dict[str, Any]], platform: Platform) -> list[str]:
     """Each known LiteLLM limitation (../shared/notes/field-notes.md): hit or not on this run."""
     cooldown = platform.gateway.cooldown_time_s
@@ -114,7 +120,9 @@ def limitations(results: dict[str, dict[str, Any]], platform: Platform) -> list[
     judged = {mode: primary_cooled_down(m, cooldown) for mode, m in results.items() if mode not in PARTIAL_MODES}
     kept = [mode for mode, ok in judged.items() if ok is False]
     cooled = [mode for mode, ok in judged.items() if ok]
-    conn = [mode for mode in ("kill", "stop", "reset") if judged.get(mode)]
+    conn_modes = [mode for mode in ("kill", "stop", "reset") if judged.get(mode) is not None]
+    conn = [mode for mode in conn_modes if judged[mode]]
+    conn_kept = [mode for mode in conn_modes if not judged[mode]]
     single = [group for group, backends in platform.gateway.routes.items() if len(backends) == 1]
     cut = results.get("stream-cut", {}).get("failover", {}).get("total", {})
     version = next(w.split("==")[1] for w in GATEWAY_WHEELS if w.startswith("litellm"))
@@ -122,16 +130,22 @@ def limitations(results: dict[str, dict[str, Any]], platform: Platform) -> list[
         f"## Known LiteLLM limitations, checked on the pinned litellm {version}",
         "",
         "*fell back*: answers during the fault whose `x-litellm-attempted-fallbacks` was >= 1 (they tried the "
-        "faulted primary first); with cooldown working, the first one after the fault and one per "
-        f"`cooldown_time` ({cooldown:g} s) expiry, plus one in flight (the bound in brackets).",
+        "faulted primary first). With cooldown working, the primary gets requests only until the gateway has "
+        "seen it fail (at once for a refused or reset connection; after one attempt's timeout for a hang, when "
+        f"every request sent meanwhile is already on its way to it), then one per `cooldown_time` ({cooldown:g} s) "
+        "expiry, plus one in flight: the bound in brackets (runbooks/failover/conformance.py).",
         "",
         "| issue | what | on this run |",
         "|---|---|---|",
         "| BerriAI/litellm#27362 | connection errors skip cooldown | "
-        + (f"not hit: cooled down after {', '.join(conn)}" if conn and not kept else f"hit in {', '.join(kept)}")
+        + (
+            f"not hit: cooled down after {', '.join(conn)}"
+            if conn and not conn_kept
+            else f"hit in {', '.join(conn_kept)}"
+        )
         + " |",
         "| BerriAI/litellm#18444, #38968 | `order` ignored, or the failed primary picked again | "
-        + (f"not hit: cooled down in {', '.join(cooled)}" if cooled and not kept else f"hit in {', '.join(kept)}")
+        + _verdict(cooled, kept, "cooled down in")
         + " |",
         "| BerriAI/litellm#40405 | a group with one deployment is never cooled down | "
         + (f"applies to {', '.join(single)}" if single else "not reachable: every group has two deployments")

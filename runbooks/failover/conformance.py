@@ -1,10 +1,12 @@
 """Whether the gateway cooled the faulted primary down, from a failover drill's own figures.
 
 An answer with `x-litellm-attempted-fallbacks` >= 1 tried a deployment first that failed. With
-cooldown working, the faulted primary is tried once after the fault and once per cooldown expiry
-while it stays faulted (one or two requests more may be in flight at that moment); a gateway that
-skips cooldown (BerriAI/litellm#27362) or picks the failed primary again (#18444, #38968) makes
-nearly every request in the window pay a failed attempt first.
+cooldown working, requests go to the primary only until the gateway has seen it fail (the first
+fell-back answer: at once for a refused or reset connection, after one attempt's timeout for a
+hung backend, when every request sent meanwhile is already on its way to the primary), and then
+once per cooldown expiry while it stays faulted, plus one in flight. A gateway that skips
+cooldown (BerriAI/litellm#27362) or picks the failed primary again (#18444, #38968) makes every
+request of the window pay a failed attempt first.
 """
 
 from __future__ import annotations
@@ -21,7 +23,11 @@ def fallback_allowance(measurements: dict[str, Any], cooldown_s: float) -> int |
     fault_at, back_at = measurements.get("fault_at_s"), measurements.get("back_at_s")
     if fault_at is None or back_at is None:
         return None
-    return 2 + math.floor((back_at - fault_at) / cooldown_s)
+    window = [s for s in measurements.get("samples", []) if fault_at <= s["sent_s"] < back_at]
+    fell = [s["sent_s"] + s["latency_s"] for s in window if (s.get("fallbacks") or 0) > 0]
+    seen_at = min(fell) if fell else fault_at  # when the gateway had seen the primary fail
+    before_seen = sum(1 for s in window if s["sent_s"] < seen_at)
+    return before_seen + 1 + math.floor((back_at - seen_at) / cooldown_s)
 
 
 def primary_cooled_down(measurements: dict[str, Any], cooldown_s: float) -> bool | None:

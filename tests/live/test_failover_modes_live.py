@@ -89,8 +89,11 @@ def test_a_stream_cut_mid_answer_fails_cleanly_and_spares_plain_answers(platform
     assert not is_installed(container_pid(chat), platform.service("inference-chat").port, PROXY_PORT)
 
 
-@pytest.mark.parametrize("mode", ["kill", "reset"])
-def test_a_connection_error_cools_the_primary_down(platform: Platform, tmp_path: Path, mode: str) -> None:
+# Faults the gateway sees at once (a reset connection, a 503): the figure tells cooldown from none.
+# (A killed container's address can leave a request hanging until an attempt's timeout, when
+# every request of the window may rightly have gone to the primary: bench/failover.py shows it.)
+@pytest.mark.parametrize("mode", ["reset", "loading"])
+def test_a_failed_primary_is_cooled_down_not_tried_again(platform: Platform, tmp_path: Path, mode: str) -> None:
     """Known LiteLLM bugs, checked on the pinned gateway: connection errors skipping cooldown
     (BerriAI/litellm#27362) and the failed primary picked again (#18444, #38968). An answer whose
     `x-litellm-attempted-fallbacks` is >= 1 tried the faulted primary first; with cooldown working
