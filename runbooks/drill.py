@@ -5,13 +5,15 @@
   drill's deadline; expired by a durable cleanup (runner, guard or recover). No Alertmanager in
   the stack, or one that does not answer: said once, the drill goes on.
 - `HaltMonitor`: the halt conditions (infra/spec/drills.py) probed every interval while the fault
-  is in place; a breach halts the run (it rolls back) and the record names condition and value.
+  is in place (failover-test) or while a restart has services down (their carriers, `carriers_of`);
+  a breach halts the run (it rolls back) and the record names condition and value.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -22,11 +24,11 @@ from runbooks.framework.silence import alertmanager_url, create, drill_alerts, e
 from runbooks.load import percentile
 
 if TYPE_CHECKING:
-    from infra.spec.model import Platform
+    from infra.spec.model import Platform, Service
     from runbooks.framework.runner import Run
     from runbooks.load import LoadGenerator
 
-__all__ = ["Breach", "HaltMonitor", "scoped_silence", "silence_plan"]
+__all__ = ["Breach", "HaltMonitor", "carriers_of", "scoped_silence", "silence_plan"]
 
 
 def silence_plan(platform: Platform, services: list[str]) -> str:
@@ -85,18 +87,33 @@ class Breach:
 _DEFERRED = re.compile(r"^llamacpp:requests_deferred(?:\{[^}]*\})?\s+([0-9.eE+-]+)", re.M)
 
 
-class HaltMonitor:
-    """Probes the halt conditions every `probe_interval_s` in a thread; halts the run on a breach."""
+def carriers_of(platform: Platform, services: Sequence[str]) -> list[str]:
+    """The backends that carry the gateway's traffic while `services` are down: the other
+    backends of every route they serve, enabled and not themselves among `services`."""
+    out: list[str] = []
+    enabled = {s.name for s in platform.enabled()}
+    for backends in platform.gateway.routes.values():
+        if any(name in services for name in backends):
+            out += [b for b in backends if b not in services and b in enabled and b not in out]
+    return out
 
-    def __init__(self, run: Run, load: LoadGenerator, secondary: str) -> None:
+
+class HaltMonitor:
+    """Probes the halt conditions every `probe_interval_s` in a thread; halts the run on a breach.
+
+    `carriers` are the backends that must keep serving while the run has something down (the
+    drill's secondary; the other backends of a restarted service's routes). `load` is the run's
+    own traffic, judged by failed ratio and p95 (None: a runbook that sends none)."""
+
+    def __init__(self, run: Run, load: LoadGenerator | None, carriers: Sequence[str]) -> None:
         self.run = run
         self.load = load
         self.platform = run.stack_platform
-        self.secondary = self.platform.service(secondary)
+        self.carriers = [self.platform.service(name) for name in carriers]
         self.limits = self.platform.drills
         self.probes = 0
-        self.last: dict[str, Any] = {}
-        self._failures = 0
+        self.last: dict[str, Any] = {name: {} for name in carriers}
+        self._failures = dict.fromkeys(carriers, 0)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="halt-monitor", daemon=True)
 
@@ -105,7 +122,8 @@ class HaltMonitor:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=self.limits.probe_interval_s * 3 + 10)
+        if self._thread.is_alive():
+            self._thread.join(timeout=self.limits.probe_interval_s * 3 + 10)
         self.run.record.measurements["halt_probes"] = {"probes": self.probes, "last": self.last}
 
     def _loop(self) -> None:
@@ -124,13 +142,23 @@ class HaltMonitor:
 
     def check(self, client: httpx.Client) -> Breach | None:
         """One round of probes: the first breached condition, or None."""
-        for probe in (self._traffic, self._secondary_health, self._slots, self._deferred, self._gpu):
-            breach = probe(client)
+        per_carrier: tuple[Callable[[httpx.Client, Service], Breach | None], ...] = (
+            self._health,
+            self._slots,
+            self._deferred,
+        )
+        probes: list[Callable[[], Breach | None]] = [self._traffic]
+        probes += [partial(probe, client, svc) for svc in self.carriers for probe in per_carrier]
+        probes.append(partial(self._gpu, client))
+        for probe in probes:
+            breach = probe()
             if breach is not None:
                 return breach
         return None
 
-    def _traffic(self, _client: httpx.Client) -> Breach | None:
+    def _traffic(self) -> Breach | None:
+        if self.load is None:
+            return None
         lim = self.limits
         window = self.load.snapshot(max(0.0, self.load.now() - lim.window_s))
         if len(window) < lim.min_window_requests:
@@ -144,52 +172,52 @@ class HaltMonitor:
             return Breach("gateway p95 latency s", round(p95, 3), lim.max_p95_latency_s)
         return None
 
-    def _timeout(self) -> float:
-        return min(self.secondary.health.timeout_s, self.limits.probe_interval_s)
+    def _timeout(self, svc: Service) -> float:
+        return min(svc.health.timeout_s, self.limits.probe_interval_s)
 
-    def _secondary_health(self, client: httpx.Client) -> Breach | None:
+    def _health(self, client: httpx.Client, svc: Service) -> Breach | None:
         from runbooks.probes import health_url
 
         try:
-            ok = client.get(health_url(self.platform, self.secondary), timeout=self._timeout()).status_code == 200
+            ok = client.get(health_url(self.platform, svc), timeout=self._timeout(svc)).status_code == 200
         except httpx.HTTPError:
             ok = False
-        self._failures = 0 if ok else self._failures + 1
-        self.last["secondary_healthy"] = ok
-        if self._failures >= self.limits.secondary_failures:
+        self._failures[svc.name] = 0 if ok else self._failures[svc.name] + 1
+        self.last[svc.name]["healthy"] = ok
+        if self._failures[svc.name] >= self.limits.secondary_failures:
             return Breach(
-                f"{self.secondary.name} health probes failed in a row",
-                self._failures,
+                f"{svc.name} health probes failed in a row",
+                self._failures[svc.name],
                 f"halts at {self.limits.secondary_failures}",
             )
         return None
 
-    def _slots(self, client: httpx.Client) -> Breach | None:
+    def _slots(self, client: httpx.Client, svc: Service) -> Breach | None:
         try:
-            resp = client.get(self.platform.url(self.secondary, "/slots"), timeout=self._timeout())
+            resp = client.get(self.platform.url(svc, "/slots"), timeout=self._timeout(svc))
             slots = resp.json() if resp.status_code == 200 else None
         except (httpx.HTTPError, ValueError):
             slots = None
         if not isinstance(slots, list):
             return None  # not measured (--no-slots, or the health probe already judged it)
         idle = sum(not s.get("is_processing", False) for s in slots)
-        self.last["secondary_idle_slots"] = idle
+        self.last[svc.name]["idle_slots"] = idle
         if idle < self.limits.min_idle_slots:
-            return Breach(f"{self.secondary.name} idle slots", idle, self.limits.min_idle_slots)
+            return Breach(f"{svc.name} idle slots", idle, self.limits.min_idle_slots)
         return None
 
-    def _deferred(self, client: httpx.Client) -> Breach | None:
+    def _deferred(self, client: httpx.Client, svc: Service) -> Breach | None:
         try:
-            resp = client.get(self.platform.url(self.secondary, "/metrics"), timeout=self._timeout())
+            resp = client.get(self.platform.url(svc, "/metrics"), timeout=self._timeout(svc))
         except httpx.HTTPError:
             return None
         found = _DEFERRED.search(resp.text) if resp.status_code == 200 else None
         if found is None:
             return None
         value = float(found.group(1))
-        self.last["secondary_requests_deferred"] = value
+        self.last[svc.name]["requests_deferred"] = value
         if value > self.limits.max_deferred:
-            return Breach(f"{self.secondary.name} llamacpp:requests_deferred", value, self.limits.max_deferred)
+            return Breach(f"{svc.name} llamacpp:requests_deferred", value, self.limits.max_deferred)
         return None
 
     def _gpu(self, client: httpx.Client) -> Breach | None:
@@ -203,7 +231,7 @@ class HaltMonitor:
             resp = client.get(
                 self.platform.url(proms[0], "/api/v1/query"),
                 params={"query": "min(DCGM_FI_DEV_FB_FREE)"},
-                timeout=self._timeout(),
+                timeout=min(proms[0].health.timeout_s, self.limits.probe_interval_s),
             )
             result = resp.json()["data"]["result"]
         except (httpx.HTTPError, ValueError, KeyError):

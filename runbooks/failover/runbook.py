@@ -300,7 +300,7 @@ def _fault(run: Run) -> dict[str, Any]:
         durable=(undo, data),
         deadline_s=s.deadline_s,
     )
-    monitor = HaltMonitor(run, gen, s.secondary)
+    monitor = HaltMonitor(run, gen, [s.secondary])
     drill.monitor = monitor
     monitor.start()
     run.cleanup("stop the halt probes", monitor.stop)

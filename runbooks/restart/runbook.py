@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from infra.cli.guard import number
 from infra.spec.model import Platform
-from runbooks.drill import scoped_silence, silence_plan
+from runbooks.drill import HaltMonitor, carriers_of, scoped_silence, silence_plan
 from runbooks.framework import BadInput, Options, Run, Runbook, RunbookError, Step, Undo
 from runbooks.probes import probe_once, wait_healthy
 from runbooks.targets import Target, TargetError
@@ -59,10 +59,13 @@ def critical_path(platform: Platform, names: list[str], waits: dict[str, float])
 
 @dataclass
 class Restart:
-    """What the steps share: the services in start order, and the undo of their stop once made."""
+    """What the steps share: the services in start order, the undo of their stop once made, and
+    the carriers watched while they are down (the halt probes)."""
 
     scope: list[str]
     stop_undo: Undo | None = None
+    carriers: list[str] = field(default_factory=list)
+    monitor: HaltMonitor | None = None
 
 
 def _scope(run: Run) -> list[str]:
@@ -77,16 +80,21 @@ def _preflight(run: Run) -> dict[str, Any]:
     if missing:
         raise RunbookError(f"no container for {', '.join(missing)} on {target.where}: deploy first (invoke stack.up)")
     outside = sorted({d for n in names for d in platform.service(n).depends_on if d not in names})
+    carriers = carriers_of(platform, names)
+    asked = [*outside, *(c for c in carriers if c not in outside)]
 
     async def check() -> list[str]:
         async with httpx.AsyncClient() as client:
-            oks = await asyncio.gather(*(probe_once(client, platform, platform.service(d)) for d in outside))
-        return [d for d, ok in zip(outside, oks, strict=True) if not ok]
+            oks = await asyncio.gather(*(probe_once(client, platform, platform.service(d)) for d in asked))
+        return [d for d, ok in zip(asked, oks, strict=True) if not ok]
 
-    down = asyncio.run(check()) if outside else []
-    if down:
-        raise RunbookError(f"{', '.join(down)} (needed by the services to restart) is down: restart the whole stack")
-    return {"scope": names, "dependencies_checked": outside}
+    down = asyncio.run(check()) if asked else []
+    needed = [d for d in down if d in outside]
+    if needed:
+        raise RunbookError(f"{', '.join(needed)} (needed by the services to restart) is down: restart the whole stack")
+    # A restart is a remedy: carriers already down do not stop it, they are only not watched.
+    watched = run.state_as(Restart).carriers = [c for c in carriers if c not in down]
+    return {"scope": names, "dependencies_checked": outside, "halt_probes_on": watched, "carriers_down": down}
 
 
 def deadline_for(platform: Platform, names: list[str], options: Options) -> float:
@@ -106,6 +114,7 @@ def _stop(run: Run) -> dict[str, Any]:
         durable=("start", {"services": names}),
         deadline_s=deadline,
     )
+    _watch_carriers(run)
     stopped: dict[str, float] = {}
     for name in reversed(names):  # dependents first
         run.progress.update(f"stopping {name}")
@@ -113,6 +122,19 @@ def _stop(run: Run) -> dict[str, Any]:
         target.stop(name, timeout_s=platform.service(name).health.timeout_s * 2)
         stopped[name] = round(time.monotonic() - t0, 3)
     return {"stop_s": stopped}
+
+
+def _watch_carriers(run: Run) -> None:
+    """While the scope is down its routes' other backends carry the traffic: if one that served
+    at preflight stops answering, the restart halts (its rollback starts the scope again) and
+    the record says which, instead of a restart that reports success on a stack that serves
+    nothing."""
+    state = run.state_as(Restart)
+    if not state.carriers:
+        return
+    state.monitor = HaltMonitor(run, None, state.carriers)
+    state.monitor.start()
+    run.cleanup("stop the halt probes", state.monitor.stop)
 
 
 async def _start_graph(run: Run, names: list[str], target: Target) -> dict[str, dict[str, float]]:
@@ -152,9 +174,11 @@ def _start(run: Run) -> dict[str, Any]:
     names, target = _scope(run), run.target
     t0 = time.monotonic()
     per_service = asyncio.run(_start_graph(run, names, target))
-    undo = run.state_as(Restart).stop_undo
-    if undo is not None:
-        undo.settle()
+    state = run.state_as(Restart)
+    if state.monitor is not None:
+        state.monitor.stop()  # the scope serves again
+    if state.stop_undo is not None:
+        state.stop_undo.settle()
     total = round(time.monotonic() - t0, 3)
     waits = {n: v["healthy_after_s"] for n, v in per_service.items()}
     cp = round(critical_path(run.stack_platform, names, waits), 3)
@@ -186,6 +210,14 @@ def _verify(run: Run) -> dict[str, Any]:
     return {"healthy": [r.service for r in report.services if r.up]}
 
 
+def _halt_plan(platform: Platform, names: list[str]) -> str:
+    carriers = carriers_of(platform, names)
+    if not carriers:
+        return ""
+    every = platform.drills.probe_interval_s
+    return f"; halt probes on {', '.join(carriers)} every {every:g} s until the restart serves again"
+
+
 def build(platform: Platform, options: Options) -> Runbook:
     timeout = number("timeout", options.extra.get("timeout"))
     if timeout is not None and timeout <= 0:
@@ -210,7 +242,8 @@ def build(platform: Platform, options: Options) -> Runbook:
                 "stop",
                 _stop,
                 destructive=True,
-                summary=f"stop {', '.join(reversed(names))} (dependents first; {silence_plan(platform, names)})",
+                summary=f"stop {', '.join(reversed(names))} (dependents first; {silence_plan(platform, names)})"
+                + _halt_plan(platform, names),
             ),
             Step("start", _start, summary="start each service once its dependencies are healthy; wait on its health"),
             Step("verify", _verify, probe=True, summary="health sweep of the restarted services"),

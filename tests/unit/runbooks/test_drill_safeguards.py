@@ -51,7 +51,7 @@ def _monitor(double: LlamaDouble, traffic: Traffic, **limits: Any) -> HaltMonito
         update={"services": services, "drills": base.drills.model_copy(update={"probe_interval_s": 1.0, **limits})}
     )
     run = SimpleNamespace(stack_platform=platform, record=SimpleNamespace(measurements={}), halt=lambda reason: None)
-    return HaltMonitor(run, traffic, SECONDARY)  # type: ignore[arg-type]
+    return HaltMonitor(run, traffic, [SECONDARY])  # type: ignore[arg-type]
 
 
 def _check(monitor: HaltMonitor) -> Any:
@@ -62,8 +62,9 @@ def _check(monitor: HaltMonitor) -> Any:
 def test_a_healthy_drill_breaches_nothing(double: LlamaDouble) -> None:
     monitor = _monitor(double, Traffic(_samples(20, failed=1)))
     assert _check(monitor) is None
-    assert monitor.last["secondary_healthy"] and monitor.last["secondary_idle_slots"] == 2
-    assert monitor.last["secondary_requests_deferred"] == 0.0 and monitor.last["failed_ratio"] == 0.05
+    seen = monitor.last[SECONDARY]
+    assert seen["healthy"] and seen["idle_slots"] == 2
+    assert seen["requests_deferred"] == 0.0 and monitor.last["failed_ratio"] == 0.05
 
 
 def test_failed_ratio_of_the_drills_own_traffic(double: LlamaDouble) -> None:

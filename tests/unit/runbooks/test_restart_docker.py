@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -9,8 +10,10 @@ import pytest
 from infra.spec import Platform
 from runbooks.framework import ExitCode, Options, execute
 from runbooks.framework.display import Display
+from runbooks.framework.record import latest
 from runbooks.restart import runbook as restart
 from runbooks.targets.docker_target import DockerTarget
+from tests.support.waiting import wait_until
 from tests.unit.runbooks.conftest import unit_platform
 from tests.unit.runbooks.dockerfix import docker_or_skip, fake_stack
 
@@ -88,7 +91,8 @@ def test_a_service_that_never_gets_healthy_is_started_again_and_exit_2(client: A
         rec = _run(stack, service="inference-code", yes=True, extra={"timeout": 1.5, "dependents": False})
         state = DockerTarget(stack).state("inference-code")
     assert rec.steps[2].status == "failed" and "not healthy within 1.5 s" in rec.steps[2].error
-    assert rec.rollbacks[0].name.startswith("start inference-code")
+    # the halt probes on its carrier (inference-chat) stop first, then the start rollback runs
+    assert [r.name for r in rec.rollbacks][:2] == ["stop the halt probes", "start inference-code and wait for health"]
     assert state.running  # the rollback started it again, even though it is still not healthy
     assert rec.exit_code == ExitCode.ROLLBACK_FAILED and rec.status == "rollback-failed"
 
@@ -105,3 +109,59 @@ def test_dry_run_of_the_whole_stack_reports_missing_containers(shared: Platform)
     rec = _run(shared, dry_run=True)
     assert rec.status == "dry-run" and rec.exit_code == 1
     assert "no container for alertmanager, embedding, prometheus" in rec.error
+
+
+def test_a_carrier_that_stops_serving_during_the_restart_halts_it(client: Any, platform: Platform) -> None:
+    """While inference-chat is down its route's other backend carries the traffic: when that one
+    stops answering, the restart halts, its rollback starts the scope again, and the record names
+    the carrier. The gateway is kept unhealthy so the restart is still waiting when the carrier
+    goes; the test makes it healthy once the halt is recorded, so the rollback can finish."""
+    drills = platform.drills.model_copy(update={"probe_interval_s": 0.2, "secondary_failures": 1})
+    with fake_stack(
+        client, platform.model_copy(update={"drills": drills}), SERVICES, unhealthy=("api-gateway",)
+    ) as stack:
+        carrier = client.containers.get(f"{stack.stack}-inference-code")
+        gateway = client.containers.get(f"{stack.stack}-api-gateway")
+
+        def meanwhile() -> None:
+            wait_until(lambda: _step_status("start") == "running", 60, "the restart waiting on the gateway")
+            carrier.stop(timeout=0)
+            wait_until(lambda: "halt" in ((latest("restart") or {}).get("measurements") or {}), 30, "the halt")
+            wait_until(lambda: _healthy_from_now(gateway), 60, "the gateway started again by the rollback")
+
+        helper = threading.Thread(target=meanwhile, daemon=True)
+        helper.start()
+        rec = _run(stack, service="inference-chat", yes=True, extra={"timeout": 60})
+        helper.join(timeout=10)
+        states = {n: DockerTarget(stack).state(n).status for n in ("inference-chat", "api-gateway")}
+    halt = rec.measurements["halt"]
+    assert rec.exit_code == ExitCode.FAILED and rec.status == "rolled-back", rec.error
+    assert halt["condition"] == "inference-code health probes failed in a row" and "halt" in (rec.error or "")
+    assert rec.steps[0].detail["halt_probes_on"] == ["inference-code"]
+    assert states == {"inference-chat": "running", "api-gateway": "running"}  # the rollback started them
+
+
+def test_a_carrier_already_down_does_not_stop_the_restart_it_is_only_not_watched(
+    client: Any, platform: Platform
+) -> None:
+    """(Here without its dependent api-gateway, which needs inference-code and would refuse.)"""
+    with fake_stack(client, platform, SERVICES) as stack:
+        client.containers.get(f"{stack.stack}-inference-code").stop(timeout=0)
+        rec = _run(stack, service="inference-chat", yes=True, extra={"dependents": False})
+    assert rec.exit_code == ExitCode.OK, rec.error
+    assert rec.steps[0].detail["halt_probes_on"] == [] and rec.steps[0].detail["carriers_down"] == ["inference-code"]
+
+
+def _step_status(name: str) -> str | None:
+    found = latest("restart")
+    return next((s["status"] for s in found["steps"] if s["name"] == name), None) if found else None
+
+
+def _healthy_from_now(container: Any) -> bool:
+    """Give a fake container its health file; False while it is not running (nothing to exec in)."""
+    import docker.errors
+
+    try:
+        return container.exec_run(["sh", "-c", "echo ok > /www/health"]).exit_code == 0
+    except docker.errors.APIError:
+        return False
