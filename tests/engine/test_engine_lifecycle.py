@@ -23,6 +23,7 @@ from infra.engine.secrets import secret_keys_used
 from infra.engine.tools import BIN_DIR, TOOLS
 from infra.spec.stackconfig import PROJECT, platform_from_config, read_stack_config
 from tests.support.k8s_schemas import check_objects, load_crd_validator
+from tests.support.program_oracle import objects_by_name, resource_ops
 
 STACK = "eks-prod"
 CHANGE = ("services.inference-chat.replicas", "3")
@@ -41,25 +42,6 @@ def platform_with(overrides: dict[str, Any]) -> Any:
             node = node.setdefault(part, {})
         node[leaf] = value
     return platform_from_config(STACK, raw, source=f"stacks/Pulumi.{STACK}.yaml")
-
-
-def objects_by_name(platform: Any) -> dict[str, dict[str, Any]]:
-    """What the program registers (the mock-engine capture), by Pulumi logical name: the oracle."""
-    from infra.targets.k8s.program import logical_name
-    from infra.targets.k8s.render import manifests
-
-    return {logical_name(obj): obj for obj in manifests(platform)}
-
-
-def resource_ops(events: list[Any]) -> dict[str, str]:
-    """Logical name -> engine operation, for Kubernetes objects in a preview's event stream."""
-    ops: dict[str, str] = {}
-    for event in events:
-        pre = event.resource_pre_event
-        if pre is None or not pre.metadata.type.startswith("kubernetes:") or "providers" in pre.metadata.type:
-            continue
-        ops[pre.metadata.urn.rsplit("::", 1)[1]] = str(pre.metadata.op.value)
-    return ops
 
 
 def loaded(files: dict[str, Path]) -> dict[str, dict[str, Any]]:

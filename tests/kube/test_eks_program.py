@@ -27,6 +27,7 @@ from infra.spec import Platform
 from infra.spec.stackconfig import PROJECT, platform_from_config, read_stack_config, stack_file
 from tests.kube.conftest import STACK, Cluster
 from tests.kube.deploy import namespace_usable, poll
+from tests.support.program_oracle import objects_by_name, resource_ops
 
 TEST_STACK = "kube-test"
 CHANGE = ("services.inference-chat.replicas", "3")
@@ -56,30 +57,12 @@ def test_platform(cluster: Cluster, **overrides: Any) -> Platform:
 test_platform.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
 
 
-def objects_by_name(platform: Platform) -> dict[str, dict[str, Any]]:
-    """What the program registers (mock-engine capture), by Pulumi logical name."""
-    from infra.targets.k8s.program import logical_name
-    from infra.targets.k8s.render import manifests
-
-    return {logical_name(obj): obj for obj in manifests(platform)}
-
-
 def write_test_stack(project: Path, cluster: Cluster) -> None:
     """stacks/Pulumi.kube-test.yaml: eks-prod's file without secrets, aimed at the tier's cluster."""
     doc = yaml.safe_load(without_secrets(stack_file(STACK).read_text()))
     eks = doc["config"][f"{PROJECT}:eks"]
     eks.update(kubeconfig=str(cluster.kubeconfig), context=cluster.context)
     (project / "stacks" / f"Pulumi.{TEST_STACK}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-
-
-def resource_ops(events: list[Any]) -> dict[str, str]:
-    ops: dict[str, str] = {}
-    for event in events:
-        pre = event.resource_pre_event
-        if pre is None or not pre.metadata.type.startswith("kubernetes:") or "providers" in pre.metadata.type:
-            continue
-        ops[pre.metadata.urn.rsplit("::", 1)[1]] = str(pre.metadata.op.value)
-    return ops
 
 
 def live(cluster: Cluster, obj: dict[str, Any]) -> Any:
