@@ -105,6 +105,7 @@ class RunRecord:
 
 # How far an undo entry has got; a merge keeps the furthest, so no writer can undo another's progress.
 UNDO_RANK = {"pending": 0, "running": 1, "failed": 2, "done": 3, "discharged": 3, "not-needed": 3}
+FINISHED_UNDO = frozenset(status for status, rank in UNDO_RANK.items() if rank == max(UNDO_RANK.values()))
 
 
 def merge_undos(mine: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -164,9 +165,6 @@ def records(runbook: str | None = None, stack: str | None = None) -> list[dict[s
             continue
         out.append(data)
     return out
-
-
-FINISHED_UNDO = frozenset({"done", "discharged", "not-needed"})
 
 
 def prune(runbook: str, stack: str, keep: int) -> list[Path]:

@@ -32,7 +32,7 @@ from infra.spec.model import Platform
 from runbooks.framework.display import Display, StepProgress
 from runbooks.framework.errors import BadInput, Interrupted, RunbookError
 from runbooks.framework.lock import StackLock
-from runbooks.framework.record import RunRecord, StepRecord, now_iso, prune
+from runbooks.framework.record import FINISHED_UNDO, RunRecord, StepRecord, now_iso, prune
 from runbooks.framework.step import Options, Runbook, Step
 from runbooks.targets.base import Target
 
@@ -312,7 +312,7 @@ def _unwind(run: Run, failed: bool) -> bool:
 def _journal(undo: Undo, status: str, error: str | None = None) -> None:
     """Mark an undo's durable entry (saved with the record's next save). A merge keeps the
     furthest state, so an entry the guard already did stays done."""
-    if undo.entry is None or undo.entry["status"] in ("done", "discharged", "not-needed"):
+    if undo.entry is None or undo.entry["status"] in FINISHED_UNDO:
         return
     if status == "not-needed" and undo.entry["status"] != "pending":
         return
